@@ -1,0 +1,78 @@
+"""What every command shares: option types, config/template resolution, output, exit codes.
+
+Exit codes (SPEC §9): 0 success, 1 findings or failures, 2 usage or config errors. Errors
+go to stderr as one clear line, never a traceback; JSON goes to stdout alone.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, Any, NoReturn
+
+import typer
+from rich.console import Console
+
+from remindkit.errors import RemindkitError
+
+EXIT_OK = 0
+EXIT_FINDINGS = 1
+EXIT_USAGE = 2
+
+stdout = Console(soft_wrap=True, highlight=False)
+stderr = Console(stderr=True, soft_wrap=True, highlight=False)
+
+
+class OutputFormat(StrEnum):
+    TEXT = "text"
+    JSON = "json"
+
+
+ConfigOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--config",
+        help="Config file (default: config/remindkit.toml if present, else built-in defaults).",
+        dir_okay=False,
+    ),
+]
+TemplatesOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--templates",
+        help="Template directory (default: the config's, else templates/, else the shipped set).",
+        file_okay=False,
+    ),
+]
+FormatOption = Annotated[
+    OutputFormat, typer.Option("--format", help="Output format.", case_sensitive=False)
+]
+AtOption = Annotated[
+    str | None,
+    typer.Option("--at", help="Pretend it is this time (ISO 8601 with offset, e.g. 2026-12-01T10:00+08:00)."),
+]
+
+
+def fail(message: str, code: int = EXIT_USAGE) -> NoReturn:
+    """Print one clear line on stderr and exit with ``code``."""
+    stderr.print(f"[bold red]error:[/] {message}", markup=True)
+    raise typer.Exit(code)
+
+
+@contextmanager
+def usage_errors() -> Iterator[None]:
+    """Turn remindkit errors raised while setting up a command into exit 2 with a message."""
+    try:
+        yield
+    except RemindkitError as exc:
+        fail(str(exc))
+
+
+def print_json(data: Any) -> None:
+    """JSON on stdout alone (no rich markup, no wrapping), UTF-8 text kept readable."""
+    sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2, default=str) + "\n")
+    sys.stdout.flush()

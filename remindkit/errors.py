@@ -1,0 +1,122 @@
+"""Every exception remindkit raises, arranged by what the caller should do.
+
+::
+
+    RemindkitError                    base of everything below
+    ├── ConfigError                   stop and tell the operator (names the config key)
+    ├── InputError                    the data is wrong: fix it, the rest of the work goes on
+    │   ├── FieldError                one field of a context or feed row (names the field)
+    │   └── FeedRowError              one feed row (row number + field)
+    ├── TemplateError                 a template is wrong: the content team fixes it
+    │   ├── TemplateNotFoundError     unknown template id (with close matches)
+    │   ├── TemplateSyntaxError       Jinja syntax or metadata block (template + line)
+    │   ├── UndefinedVariableError    a name the context does not have (template + line)
+    │   └── TemplateSecurityError     sandbox violation: internals, huge ranges, ...
+    └── DeliveryError                 a provider call failed
+        ├── TransientDeliveryError    certainly not accepted: retry later
+        ├── PermanentDeliveryError    recipient-level refusal: do not retry, fall back
+        └── ProviderConfigError       bad credentials/settings: stop the provider, alert
+
+Lower-level errors (Jinja, phonenumbers, SDKs) are mapped at the boundary with
+``raise ... from exc`` so ``__cause__`` keeps the original.
+"""
+
+from __future__ import annotations
+
+
+class RemindkitError(Exception):
+    """Base class of every remindkit error."""
+
+
+class ConfigError(RemindkitError):
+    """The configuration is invalid; ``key`` is the dotted path of the offending setting."""
+
+    def __init__(self, key: str, reason: str) -> None:
+        self.key = key
+        self.reason = reason
+        super().__init__(f"{key}: {reason}" if key else reason)
+
+
+class InputError(RemindkitError):
+    """Input data (a context file, a feed row) is invalid."""
+
+
+class FieldError(InputError):
+    """One field is missing or has a bad value; ``field`` is e.g. ``borrower.phone``."""
+
+    def __init__(self, field: str, reason: str) -> None:
+        self.field = field
+        self.reason = reason
+        super().__init__(f"{field}: {reason}")
+
+
+class FeedRowError(InputError):
+    """One feed row is rejected; ``row`` is the 1-based data row number."""
+
+    def __init__(self, row: int, field: str, reason: str) -> None:
+        self.row = row
+        self.field = field
+        self.reason = reason
+        super().__init__(f"row {row}: {field}: {reason}")
+
+
+class TemplateError(RemindkitError):
+    """A template cannot be loaded or rendered."""
+
+    def __init__(self, template_id: str, message: str, line: int | None = None) -> None:
+        self.template_id = template_id
+        self.line = line
+        self.message = message
+        where = f"{template_id}:{line}" if line else template_id
+        super().__init__(f"{where}: {message}")
+
+
+class TemplateNotFoundError(TemplateError):
+    """No template has this id; ``suggestions`` lists close matches."""
+
+    def __init__(self, template_id: str, suggestions: list[str]) -> None:
+        self.suggestions = suggestions
+        hint = f" (did you mean: {', '.join(suggestions)}?)" if suggestions else ""
+        super().__init__(template_id, f"unknown template id{hint}")
+
+
+class TemplateSyntaxError(TemplateError):
+    """The template (or its metadata block) does not parse."""
+
+
+class UndefinedVariableError(TemplateError):
+    """The template reads a variable the context does not define."""
+
+    def __init__(self, template_id: str, variable: str, line: int | None) -> None:
+        self.variable = variable
+        super().__init__(template_id, f"undefined variable '{variable}'", line)
+
+
+class TemplateSecurityError(TemplateError):
+    """The template tried something the sandbox forbids."""
+
+
+class DeliveryError(RemindkitError):
+    """A provider could not deliver a message."""
+
+    def __init__(self, message: str, *, code: str | None = None) -> None:
+        self.code = code
+        super().__init__(message)
+
+
+class TransientDeliveryError(DeliveryError):
+    """The provider certainly did not accept the message; retrying later is safe."""
+
+    def __init__(
+        self, message: str, *, code: str | None = None, retry_after: float | None = None
+    ) -> None:
+        self.retry_after = retry_after
+        super().__init__(message, code=code)
+
+
+class PermanentDeliveryError(DeliveryError):
+    """The recipient cannot be reached this way; do not retry, fall back to the next channel."""
+
+
+class ProviderConfigError(DeliveryError):
+    """The provider is misconfigured (credentials, sender); stop it and alert the operator."""
