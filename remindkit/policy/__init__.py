@@ -1,0 +1,1 @@
+"""Policy: stages, cadence, contact windows, caps, holidays, variants, consolidation (SPEC §5)."""
