@@ -1,0 +1,514 @@
+"""Settings: the only module that reads configuration files and the environment.
+
+``load_settings`` reads ``config/remindkit.toml`` (TOML, see the documented example in the
+repository) into frozen pydantic models. Every problem becomes a :class:`ConfigError`
+whose key is the dotted TOML path, e.g. ``cadence.default.steps[2].send_time``. The
+22:00–08:00 no-contact period is a hard limit no setting can lift (collection-rules §1).
+Secrets never live here: provider credentials come from the environment.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+import re
+import tomllib
+import types
+import typing
+from collections.abc import Mapping, Sequence
+from datetime import time
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StrictInt,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+from pydantic_core import PydanticCustomError
+
+from remindkit.errors import ConfigError
+from remindkit.models import Channel, Platform
+
+DEFAULT_CONFIG_PATH = Path("config/remindkit.toml")
+CONFIG_ENV_VAR = "REMINDKIT_CONFIG"
+HOLIDAYS_FILE_NAME = "holidays.toml"
+DEFAULT_STORE_URL = "sqlite:///remindkit.db"
+NO_CONTACT_START = time(22, 0)
+NO_CONTACT_END = time(8, 0)
+NO_CONTACT_RULE = (
+    "no collection contact 22:00–08:00 local (NIFA 2024, national standard 2025, CBA 2026)"
+)
+
+_CLOCK = re.compile(r"(\d{1,2}):(\d{2})")
+_SIGNATURE = re.compile(r"[A-Za-z0-9\u3400-\u4dbf\u4e00-\u9fff]+")
+_URL = re.compile(r"https?://\S+")
+_STORE_URL = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://\S*")
+_PLAIN_KEY = re.compile(r"[A-Za-z0-9_-]+")
+
+
+def _config_error(reason: str, at: tuple[str | int, ...] = ()) -> PydanticCustomError:
+    """A validation error with our own wording; ``at`` extends the location (model checks)."""
+    return PydanticCustomError("remindkit_config", "{reason}", {"reason": reason, "at": at})
+
+
+def _shown(value: object) -> str:
+    return f'"{value}"' if isinstance(value, str) else repr(value)
+
+
+def _hhmm(value: time) -> str:
+    return value.strftime("%H:%M:%S" if value.second else "%H:%M")
+
+
+def _parse_clock(value: object) -> time:
+    """``"09:30"`` or a TOML local time (``09:30:00``); no time zones: windows are local."""
+    if isinstance(value, time):
+        if value.tzinfo is not None:
+            raise _config_error(f"expected a local time HH:MM without offset, got {value}")
+        return value
+    match = _CLOCK.fullmatch(value.strip()) if isinstance(value, str) else None
+    if match and int(match[1]) < 24 and int(match[2]) < 60:
+        return time(int(match[1]), int(match[2]))
+    raise _config_error(f"expected HH:MM, got {_shown(value)}")
+
+
+ClockTime = Annotated[time, BeforeValidator(_parse_clock)]
+Locale = Annotated[str, Field(pattern=r"^[a-z]{2}_[A-Z]{2}$")]
+
+
+def in_no_contact_period(moment: time) -> bool:
+    """True from 22:00 (inclusive) to 08:00 (exclusive), local time."""
+    return moment >= NO_CONTACT_START or moment < NO_CONTACT_END
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class ContactWindow(_Frozen):
+    """Local hours in which messages may go out (SPEC §5.3); never inside 22:00–08:00."""
+
+    start: ClockTime = time(9, 0)
+    end: ClockTime = time(20, 0)
+
+    @field_validator("start")
+    @classmethod
+    def _start_allowed(cls, value: time) -> time:
+        if in_no_contact_period(value):
+            raise _config_error(
+                f"{_hhmm(value)} is inside the 22:00–08:00 no-contact period; "
+                f"hard limit: {NO_CONTACT_RULE}"
+            )
+        return value
+
+    @field_validator("end")
+    @classmethod
+    def _end_allowed(cls, value: time) -> time:
+        # The end is exclusive, so a window may end exactly at 22:00.
+        if value > NO_CONTACT_START or value <= NO_CONTACT_END:
+            raise _config_error(
+                f"{_hhmm(value)} reaches into the 22:00–08:00 no-contact period; "
+                f"hard limit: {NO_CONTACT_RULE}"
+            )
+        return value
+
+    @model_validator(mode="after")
+    def _ordered(self) -> ContactWindow:
+        if self.start >= self.end:
+            raise _config_error(
+                f"{_hhmm(self.end)} must be later than window.start ({_hhmm(self.start)})",
+                ("end",),
+            )
+        return self
+
+
+class Caps(_Frozen):
+    """Frequency caps (SPEC §5.3). No regulation gives SMS/push numbers: product defaults."""
+
+    per_installment_per_day: StrictInt = Field(default=1, ge=1, le=5)
+    per_borrower_per_day: StrictInt = Field(default=2, ge=1, le=10)
+    min_gap_minutes: StrictInt = Field(default=120, ge=0, le=720)
+
+
+class Step(_Frozen):
+    """One cadence entry: at ``offset_days`` from the due date, via the first usable channel."""
+
+    offset_days: StrictInt = Field(ge=-7, le=365)
+    channels: tuple[Channel, ...] = Field(min_length=1)
+    send_time: ClockTime = time(10, 0)
+
+    @field_validator("channels")
+    @classmethod
+    def _distinct_channels(cls, value: tuple[Channel, ...]) -> tuple[Channel, ...]:
+        if len(set(value)) != len(value):
+            raise _config_error(f"a channel is listed twice: {[c.value for c in value]}")
+        return value
+
+    @field_validator("send_time")
+    @classmethod
+    def _send_time_allowed(cls, value: time) -> time:
+        if in_no_contact_period(value):
+            raise _config_error(
+                f"{_hhmm(value)} is inside the 22:00–08:00 no-contact period; "
+                f"hard limit: {NO_CONTACT_RULE}"
+            )
+        return value
+
+
+class CadenceProfile(_Frozen):
+    """A named list of steps; offsets are unique and kept sorted (earliest first)."""
+
+    steps: tuple[Step, ...] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _unique_sorted(self) -> CadenceProfile:
+        seen: dict[int, int] = {}
+        for index, step in enumerate(self.steps):
+            if step.offset_days in seen:
+                raise _config_error(
+                    f"offset {step.offset_days} already used by steps[{seen[step.offset_days]}]",
+                    ("steps", index, "offset_days"),
+                )
+            seen[step.offset_days] = index
+        ordered = tuple(sorted(self.steps, key=lambda step: step.offset_days))
+        if ordered != self.steps:
+            object.__setattr__(self, "steps", ordered)  # frozen model: set once, during validation
+        return self
+
+
+class HolidayPolicy(_Frozen):
+    """Holiday behaviour (SPEC §5.3, collection-rules §6).
+
+    ``override_file`` is the user's holidays.toml; loaders fill it with ``holidays.toml``
+    beside the config file when that file exists, else leave it ``None``.
+    """
+
+    overdue_on_holidays: Literal["defer", "send"] = "defer"
+    spring_festival_pause: StrictBool = True
+    spring_festival_last_day: StrictInt = Field(default=3, ge=1, le=15)
+    override_file: Path | None = None
+
+    @field_validator("override_file", mode="before")
+    @classmethod
+    def _empty_is_none(cls, value: object) -> object:
+        return None if value == "" else value
+
+
+class PlatformSettings(_Frozen):
+    """The lender as borrowers see it; ``signature`` is sent as 【signature】 before each SMS."""
+
+    name: str = Field(default="禾苗金融", min_length=1, max_length=40)
+    signature: str = "禾苗金融"
+    hotline: str = Field(default="400-100-2026", min_length=3, max_length=40)
+    app_name: str = Field(default="禾苗金融App", min_length=1, max_length=40)
+    repay_url: str = "https://hm.example.cn/r"
+
+    @field_validator("signature")
+    @classmethod
+    def _carrier_signature(cls, value: str) -> str:
+        # Carrier rules (collection-rules §4): letters, digits or CJK; 2–12 chars; no 【】.
+        if "【" in value or "】" in value:
+            raise _config_error("write the signature without 【】; they are added when sending")
+        if not _SIGNATURE.fullmatch(value):
+            raise _config_error(f"letters, digits or Chinese characters only, got {_shown(value)}")
+        if not 2 <= len(value) <= 12:
+            raise _config_error(f"must be 2–12 characters, got {len(value)}")
+        if value.isdigit():
+            raise _config_error("must not be all digits")
+        return value
+
+    @field_validator("repay_url")
+    @classmethod
+    def _web_url(cls, value: str) -> str:
+        if not _URL.fullmatch(value):
+            raise _config_error(f"expected an http(s) URL, got {_shown(value)}")
+        return value
+
+    def to_platform(self) -> Platform:
+        return Platform(
+            name=self.name,
+            signature=self.signature,
+            hotline=self.hotline,
+            app_name=self.app_name,
+            repay_url=self.repay_url,
+        )
+
+
+def _sms(offset: int) -> Step:
+    return Step(offset_days=offset, channels=(Channel.SMS,))
+
+
+def default_cadence() -> CadenceProfile:
+    """SPEC §5.2: −3 push, −1 sms, 0 push with sms fallback, +1/+3/+7/+15/+30 sms, 10:00."""
+    return CadenceProfile(
+        steps=(
+            Step(offset_days=-3, channels=(Channel.PUSH,)),
+            _sms(-1),
+            Step(offset_days=0, channels=(Channel.PUSH, Channel.SMS)),
+            *(_sms(offset) for offset in (1, 3, 7, 15, 30)),
+        )
+    )
+
+
+def _default_providers() -> dict[Channel, str]:
+    return {Channel.SMS: "console", Channel.PUSH: "console"}
+
+
+def _check_store_url(value: str) -> str:
+    if not _STORE_URL.fullmatch(value):
+        raise _config_error(f"expected a database URL such as {DEFAULT_STORE_URL}")
+    return value
+
+
+def _check_providers(value: dict[Channel, str]) -> dict[Channel, str]:
+    for channel, name in value.items():
+        if not name.strip():
+            raise _config_error("provider name must not be empty", (channel.value,))
+    return value
+
+
+class Settings(_Frozen):
+    """Everything remindkit is configured with (SPEC §5, §6.5, §9)."""
+
+    platform: PlatformSettings = PlatformSettings()
+    window: ContactWindow = ContactWindow()
+    caps: Caps = Caps()
+    cadence: dict[str, CadenceProfile] = Field(
+        default_factory=lambda: {"default": default_cadence()}
+    )
+    holidays: HolidayPolicy = HolidayPolicy()
+    templates_dir: Path | None = None
+    locale: Locale = "zh_CN"
+    store_url: str = DEFAULT_STORE_URL
+    providers: dict[Channel, str] = Field(default_factory=_default_providers)
+    source_path: Path | None = None
+
+    @field_validator("cadence")
+    @classmethod
+    def _has_default(cls, value: dict[str, CadenceProfile]) -> dict[str, CadenceProfile]:
+        if "default" not in value:
+            raise _config_error('a profile named "default" is required')
+        return value
+
+    @field_validator("store_url")
+    @classmethod
+    def _database_url(cls, value: str) -> str:
+        return _check_store_url(value)
+
+    @field_validator("providers")
+    @classmethod
+    def _provider_names(cls, value: dict[Channel, str]) -> dict[Channel, str]:
+        return _check_providers(value)
+
+    def cadence_for(self, segment: str | None) -> CadenceProfile | None:
+        """The profile for a feed row's segment; ``None`` if unknown (warn, use default)."""
+        return self.cadence.get(segment or "default")
+
+
+class _TemplatesSection(_Frozen):
+    dir: Path | None = None
+    locale: Locale = "zh_CN"
+
+    @field_validator("dir", mode="before")
+    @classmethod
+    def _empty_is_none(cls, value: object) -> object:
+        return None if value == "" else value
+
+
+class _StoreSection(_Frozen):
+    url: str = DEFAULT_STORE_URL
+
+    @field_validator("url")
+    @classmethod
+    def _database_url(cls, value: str) -> str:
+        return _check_store_url(value)
+
+
+class _ConfigFile(_Frozen):
+    """The TOML file's shape; error locations are therefore the keys the operator wrote."""
+
+    platform: PlatformSettings = PlatformSettings()
+    window: ContactWindow = ContactWindow()
+    caps: Caps = Caps()
+    cadence: dict[str, CadenceProfile] = Field(default_factory=dict)
+    holidays: HolidayPolicy = HolidayPolicy()
+    templates: _TemplatesSection = _TemplatesSection()
+    store: _StoreSection = _StoreSection()
+    providers: dict[Channel, str] = Field(default_factory=dict)
+
+    @field_validator("providers")
+    @classmethod
+    def _provider_names(cls, value: dict[Channel, str]) -> dict[Channel, str]:
+        return _check_providers(value)
+
+    @field_validator("platform", mode="before")
+    @classmethod
+    def _whole_platform(cls, value: object) -> object:
+        # The built-in platform is a demo lender: a [platform] table must replace all of it,
+        # or messages could go out under someone else's hotline.
+        if isinstance(value, Mapping):
+            for name in PlatformSettings.model_fields:
+                if name not in value:
+                    raise _config_error("required in [platform]", (name,))
+        return value
+
+
+def default_settings() -> Settings:
+    """Built-in defaults, as if an empty config file lived at ``./config/remindkit.toml``."""
+    return _build(_ConfigFile(), {}, DEFAULT_CONFIG_PATH.parent, None)
+
+
+def load_settings(path: Path | None = None) -> Settings:
+    """Load ``path``; ``None`` → ``$REMINDKIT_CONFIG``, else ``./config/remindkit.toml`` if it
+    exists, else built-in defaults. Raises :class:`ConfigError` naming the dotted key."""
+    if path is None:
+        env = os.environ.get(CONFIG_ENV_VAR)
+        if env:
+            path = Path(env)
+        elif DEFAULT_CONFIG_PATH.is_file():
+            path = DEFAULT_CONFIG_PATH
+        else:
+            return default_settings()
+    path = path.expanduser().resolve()
+    raw = _read_toml(path)
+    try:
+        parsed = _ConfigFile.model_validate(raw)
+    except ValidationError as exc:
+        raise _first_error(exc) from None
+    return _build(parsed, raw, path.parent, path)
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        text = path.read_bytes().decode("utf-8")
+    except FileNotFoundError:
+        raise ConfigError("", f"{path}: config file not found") from None
+    except OSError as exc:
+        raise ConfigError("", f"{path}: cannot read config file: {exc.strerror}") from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError("", f"{path}: not UTF-8 text (byte {exc.start})") from None
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError("", f"{path}: {_toml_position(str(exc))}") from None
+
+
+def _toml_position(message: str) -> str:
+    """``Invalid value (at line 3, column 9)`` → ``line 3, column 9: invalid TOML: …``."""
+    match = re.fullmatch(r"(.*) \(at (line \d+, column \d+|end of document)\)", message)
+    if match is None:
+        return f"invalid TOML: {message}"
+    return f"{match[2]}: invalid TOML: {match[1]}"
+
+
+def _resolve(base: Path, value: Path) -> Path:
+    value = value.expanduser()
+    return value if value.is_absolute() else base / value
+
+
+def _override_file(parsed: _ConfigFile, raw: Mapping[str, Any], base: Path) -> Path | None:
+    given = "override_file" in raw.get("holidays", {})
+    if not given:
+        candidate = base / HOLIDAYS_FILE_NAME
+        return candidate if candidate.is_file() else None
+    if parsed.holidays.override_file is None:
+        return None
+    resolved = _resolve(base, parsed.holidays.override_file)
+    if not resolved.is_file():
+        raise ConfigError("holidays.override_file", f"file not found: {resolved}")
+    return resolved
+
+
+def _build(
+    parsed: _ConfigFile, raw: Mapping[str, Any], base: Path, source: Path | None
+) -> Settings:
+    """Turn the file's shape into ``Settings``: merge built-in defaults, resolve paths."""
+    templates_dir = parsed.templates.dir
+    holidays = parsed.holidays.model_copy(
+        update={"override_file": _override_file(parsed, raw, base)}
+    )
+    # model_construct: every part was validated as part of _ConfigFile already.
+    return Settings.model_construct(
+        platform=parsed.platform,
+        window=parsed.window,
+        caps=parsed.caps,
+        cadence={"default": default_cadence(), **parsed.cadence},
+        holidays=holidays,
+        templates_dir=None if templates_dir is None else _resolve(base, templates_dir),
+        locale=parsed.templates.locale,
+        store_url=parsed.store.url,
+        providers={**_default_providers(), **parsed.providers},
+        source_path=source,
+    )
+
+
+# --- pydantic error → ConfigError("dotted.key[i]", reason) --------------------------------
+
+
+def _first_error(exc: ValidationError) -> ConfigError:
+    error = exc.errors()[0]
+    loc: tuple[str | int, ...] = tuple(error["loc"])
+    ctx = error.get("ctx") or {}
+    loc = tuple(part for part in loc if part not in ("[key]", "[keys]")) + tuple(ctx.get("at", ()))
+    return ConfigError(dotted_key(loc), _reason(error, loc))
+
+
+def dotted_key(loc: Sequence[str | int]) -> str:
+    """``("cadence", "default", "steps", 2, "x")`` → ``cadence.default.steps[2].x``."""
+    key = ""
+    for part in loc:
+        if isinstance(part, int):
+            key += f"[{part}]"
+        else:
+            name = part if _PLAIN_KEY.fullmatch(part) else f'"{part}"'
+            key += f".{name}" if key else name
+    return key
+
+
+def _reason(error: Mapping[str, Any], loc: tuple[str | int, ...]) -> str:
+    kind = error["type"]
+    if kind == "remindkit_config":
+        return str(error["msg"])
+    if kind == "extra_forbidden":
+        return "unknown key" + _suggestion(loc)
+    if kind == "missing":
+        return "required"
+    value = error.get("input")
+    if isinstance(value, str | int | float | bool):
+        return f"{error['msg']}, got {_shown(value)}"
+    return str(error["msg"])
+
+
+def _suggestion(loc: tuple[str | int, ...]) -> str:
+    known = _known_keys(loc[:-1])
+    close = difflib.get_close_matches(str(loc[-1]), known, n=1)
+    return f" (did you mean {close[0]!r}?)" if close else f" (known: {', '.join(known)})"
+
+
+def _known_keys(parent: tuple[str | int, ...]) -> list[str]:
+    """Field names of the model at ``parent`` inside the file, for "did you mean" hints."""
+    current: Any = _ConfigFile
+    for part in parent:
+        if isinstance(current, type) and issubclass(current, BaseModel):
+            field = current.model_fields.get(str(part))
+            current = None if field is None else _unwrap(field.annotation)
+        else:
+            args = typing.get_args(current)
+            current = _unwrap(args[-1] if isinstance(part, str) else args[0]) if args else None
+    if isinstance(current, type) and issubclass(current, BaseModel):
+        return sorted(current.model_fields)
+    return []
+
+
+def _unwrap(annotation: Any) -> Any:
+    """``X | None`` → ``X``; other annotations unchanged."""
+    args = [arg for arg in typing.get_args(annotation) if arg is not type(None)]
+    if typing.get_origin(annotation) in (typing.Union, types.UnionType) and len(args) == 1:
+        return args[0]
+    return annotation
