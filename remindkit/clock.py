@@ -1,0 +1,33 @@
+"""Time is injected: every component asks a ``Clock``, so tests and ``--at`` can freeze it."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Protocol
+
+from remindkit.models import require_aware
+
+
+class Clock(Protocol):
+    def now(self) -> datetime:
+        """The current time, timezone-aware."""
+        ...
+
+
+class SystemClock:
+    """The real clock, in UTC."""
+
+    def now(self) -> datetime:
+        return datetime.now(UTC)
+
+
+def parse_instant(text: str, what: str = "--at") -> datetime:
+    """An ISO 8601 instant with its UTC offset (``2026-12-01T10:00+08:00``); naive is refused."""
+    try:
+        value = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+    except ValueError:
+        raise ValueError(f"{what}: expected ISO 8601 such as 2026-12-01T10:00+08:00, got {text!r}") from None
+    try:
+        return require_aware(value, what)
+    except ValueError:
+        raise ValueError(f"{what}: needs a UTC offset such as +08:00, got {text!r}") from None

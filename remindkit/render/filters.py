@@ -1,0 +1,123 @@
+"""The content team's filters (SPEC §4.2): money, dates and masking in Chinese.
+
+Costly parts (Babel's CLDR patterns, cn2an) are cached: a reminder run formats the
+same few dates and a limited set of amounts many thousands of times.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+from functools import lru_cache
+from typing import Any
+
+import cn2an
+from babel.dates import format_date, format_skeleton
+from babel.numbers import format_decimal
+from jinja2 import pass_context
+from jinja2.runtime import Context
+
+LOCALE = "zh_CN"
+CENT = Decimal("0.01")
+_RELATIVE_NAMES = {-2: "前天", -1: "昨天", 0: "今天", 1: "明天", 2: "后天"}
+
+
+def _as_decimal(value: object, filter_name: str) -> Decimal:
+    if isinstance(value, Decimal):
+        return value
+    if isinstance(value, int) and not isinstance(value, bool):
+        return Decimal(value)
+    if isinstance(value, str):
+        return Decimal(value)
+    raise TypeError(f"{filter_name} needs a Decimal amount, got {type(value).__name__}")
+
+
+@lru_cache(maxsize=16384)
+def _yuan(amount: Decimal) -> str:
+    return format_decimal(amount.quantize(CENT), format="#,##0.00", locale=LOCALE) + "元"
+
+
+def yuan(value: object) -> str:
+    """``Decimal('1234.5')`` → ``1,234.50元`` (never ``¥``: carriers garble it)."""
+    return _yuan(_as_decimal(value, "yuan"))
+
+
+@lru_cache(maxsize=16384)
+def _rmb_upper(amount: Decimal) -> str:
+    text: str = cn2an.an2cn(str(amount.quantize(CENT)), "rmb")
+    return text
+
+
+def rmb_upper(value: object) -> str:
+    """``Decimal('1234.50')`` → ``壹仟贰佰叁拾肆元伍角`` (大写金额, as on contracts)."""
+    return _rmb_upper(_as_decimal(value, "rmb_upper"))
+
+
+def _as_date(value: object, filter_name: str) -> date:
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, date):
+        return value
+    raise TypeError(f"{filter_name} needs a date, got {type(value).__name__}")
+
+
+@lru_cache(maxsize=4096)
+def _cn_date(day: date, with_year: bool) -> str:
+    return str(format_skeleton("yMMMd" if with_year else "MMMd", day, locale=LOCALE))
+
+
+@pass_context
+def cn_date(context: Context, value: object) -> str:
+    """``12月1日``; ``2027年1月4日`` when the year differs from ``now``'s."""
+    day = _as_date(value, "cn_date")
+    now = context.get("now")
+    with_year = not isinstance(now, datetime) or now.year != day.year
+    return _cn_date(day, with_year)
+
+
+@lru_cache(maxsize=7)
+def _weekday_name(weekday: int) -> str:
+    # 2024-01-01 was a Monday: weekday 0.
+    return str(format_date(date(2024, 1, 1 + weekday), "EEEE", locale=LOCALE))
+
+
+def cn_weekday(value: object) -> str:
+    """``星期二``."""
+    return _weekday_name(_as_date(value, "cn_weekday").weekday())
+
+
+def relative_words(days: int) -> str:
+    """0 → 今天, 1 → 明天, 2 → 后天, 3 → 3天后, -1 → 昨天, -2 → 前天, -3 → 3天前."""
+    named = _RELATIVE_NAMES.get(days)
+    if named is not None:
+        return named
+    return f"{days}天后" if days > 0 else f"{-days}天前"
+
+
+@pass_context
+def relative_day(context: Context, value: object) -> str:
+    """The date relative to ``now`` in the borrower's own calendar."""
+    now = context.get("now")
+    if not isinstance(now, datetime):
+        raise TypeError("relative_day needs 'now' in the context")
+    return relative_words((_as_date(value, "relative_day") - now.date()).days)
+
+
+def mask_phone(value: object) -> str:
+    """``+8613800138000`` / ``13800138000`` → ``138****8000``."""
+    digits = "".join(ch for ch in str(value) if ch.isdigit())
+    if str(value).startswith("+86") or (digits.startswith("86") and len(digits) == 13):
+        digits = digits[2:]
+    if len(digits) < 8:
+        return "*" * len(digits)
+    return f"{digits[:3]}{'*' * (len(digits) - 7)}{digits[-4:]}"
+
+
+FILTERS: dict[str, Any] = {
+    "yuan": yuan,
+    "rmb_upper": rmb_upper,
+    "cn_date": cn_date,
+    "cn_weekday": cn_weekday,
+    "relative_day": relative_day,
+    "mask_phone": mask_phone,
+}

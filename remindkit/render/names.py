@@ -1,0 +1,53 @@
+"""How to address a borrower: surname detection and the honorific (SPEC §4.2).
+
+Message text never carries the full name by default (collection-rules §5): the
+honorific is the surname plus 先生/女士, or 先生/女士 together when the gender is
+unknown, because guessing a borrower's gender is worse than a neutral form.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+from remindkit.models import Gender
+
+# Two-character surnames still in use (百家姓 compound surnames). A three-character or
+# longer name starting with one of these takes both characters as the surname.
+COMPOUND_SURNAMES = frozenset(
+    """
+    欧阳 司马 诸葛 上官 皇甫 令狐 东方 独孤 南宫 慕容 夏侯 尉迟 公孙 长孙 宇文 司徒 司空
+    澹台 端木 轩辕 钟离 闻人 西门 呼延 万俟 赫连 拓跋 申屠 太史 百里 东郭 公冶 濮阳 淳于
+    单于 仲孙 第五 梁丘 左丘 谷梁 宰父 段干 亓官 司寇 巫马 羊舌 微生 公羊 乐正 壤驷 公良
+    漆雕 颛孙 子车 鲜于 闾丘 东门 哥舒 完颜 呼延 纳兰 爱新 叶赫 公西 公伯 南门 太叔 申叔
+    """.split()
+)
+
+NEUTRAL_TITLE = "先生/女士"
+_TITLES = {Gender.MALE: "先生", Gender.FEMALE: "女士", Gender.UNKNOWN: NEUTRAL_TITLE}
+_NAME_DOTS = ("·", "•", "・", "．")  # noqa: RUF001 - the middle dots used in transliterated names
+
+
+@lru_cache(maxsize=65536)
+def surname_of(name: str) -> str:
+    """The part of ``name`` used in an address.
+
+    - Han names: the compound surname (欧阳娜娜 → 欧阳) or the first character (王芳 → 王).
+    - Transliterated names with a middle dot (买买提·艾力): the first part, which is how
+      such names are addressed (买买提先生); they have no family name in the Han sense.
+    - Latin-script names (John Smith): the last word.
+    """
+    name = name.strip()
+    for dot in _NAME_DOTS:
+        if dot in name:
+            return name.split(dot, 1)[0].strip()
+    if name.isascii():
+        words = name.split()
+        return words[-1] if words else name
+    if len(name) >= 3 and name[:2] in COMPOUND_SURNAMES:
+        return name[:2]
+    return name[:1]
+
+
+def honorific_of(name: str, gender: Gender) -> str:
+    """王先生 / 欧阳女士 / 李先生/女士 (gender unknown: neutral, never a guess)."""
+    return f"{surname_of(name)}{_TITLES[gender]}"

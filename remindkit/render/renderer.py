@@ -1,0 +1,307 @@
+"""Render a template for one message context (SPEC §4.2): sandboxed, strict, normalised.
+
+``Renderer.render`` is on the hot path of planning previews, linting and dispatch: compiled
+templates, sandbox checks and filter results are cached, and the per-render work is
+building a small variable mapping and running the compiled template.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field, fields
+from datetime import date, datetime
+from decimal import Decimal
+from types import TracebackType
+from typing import Any
+
+import jinja2
+from jinja2.sandbox import SecurityError
+
+from remindkit.errors import (
+    TemplateError,
+    TemplateSecurityError,
+    TemplateSyntaxError,
+    UndefinedVariableError,
+)
+from remindkit.models import Channel, Installment, Platform, Stage, require_aware
+from remindkit.render.catalog import DEFAULT_LOCALE, TemplateCatalog, TemplateFile
+from remindkit.render.names import honorific_of, surname_of
+from remindkit.render.sandbox import ReminderSandbox, build_environment, check_template
+from remindkit.render.segments import SmsLength, measure_sms
+
+PUSH_BLOCKS = ("title", "body")
+_UNDEFINED_NAME = re.compile(r"'([^']+)' is undefined|has no attribute '([^']+)'")
+_SPACES = re.compile(r"[ \t\u3000]+")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class MessageContext:
+    """What one message is about: the borrower's installments (one, or several when
+    consolidated, §5.5), the moment of rendering, and the stage (derived if ``None``)."""
+
+    installments: tuple[Installment, ...]
+    now: datetime
+    stage: Stage | None = None
+
+    def __post_init__(self) -> None:
+        if not self.installments:
+            raise ValueError("a message context needs at least one installment")
+        require_aware(self.now, "now")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Rendered:
+    """A rendered message: SMS text with its signature, or a push title and body."""
+
+    template_id: str
+    group_id: str
+    channel: Channel
+    locale: str
+    variant: str
+    text: str | None = None
+    title: str | None = None
+    body: str | None = None
+    length: SmsLength | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        data: dict[str, Any] = {
+            "template_id": self.template_id,
+            "channel": self.channel.value,
+            "locale": self.locale,
+            "variant": self.variant,
+        }
+        if self.channel is Channel.SMS:
+            data["text"] = self.text
+        else:
+            data["title"], data["body"] = self.title, self.body
+        if self.length is not None:
+            data |= {
+                "chars": self.length.chars,
+                "encoding": self.length.encoding,
+                "segments": self.length.segments,
+            }
+        return data
+
+
+@dataclass(frozen=True, slots=True)
+class BorrowerView:
+    """``borrower.*`` in templates."""
+
+    id: str
+    name: str
+    surname: str
+    honorific: str
+    gender: str
+    phone: str
+
+
+@dataclass(frozen=True, slots=True)
+class LoanView:
+    """``loan.*`` and each item of ``loans`` in templates."""
+
+    id: str
+    tail: str
+    product: str
+    amount_due: Decimal
+    due_date: date
+    installment_no: int
+    installments_total: int | None
+    days_past_due: int
+    status: str
+    extra: Mapping[str, str] = field(default_factory=dict)
+
+
+class Renderer:
+    """Renders catalog templates for message contexts, in a sandbox, with strict variables."""
+
+    def __init__(self, catalog: TemplateCatalog, platform: Platform) -> None:
+        self.catalog = catalog
+        self.platform = platform
+        self.environment: ReminderSandbox = build_environment()
+        self.environment.plain_data = {
+            cls: frozenset(f.name for f in fields(cls)) for cls in (BorrowerView, LoanView, Platform)
+        }
+        self._compiled: dict[str, jinja2.Template] = {}
+
+    def render(
+        self, template_id: str, context: MessageContext, locale: str = DEFAULT_LOCALE
+    ) -> Rendered:
+        """Render ``template_id`` (a group id picks the borrower's variant) for ``context``."""
+        template = self.resolve(template_id, context.installments[0].borrower.id, locale)
+        variables = self.variables(context)
+        if template.channel is Channel.PUSH:
+            title, body = self._render_push(template, variables)
+            return self._rendered(template, title=title, body=body)
+        text = self.with_signature(collapse_whitespace(self._run(template, variables)))
+        return self._rendered(template, text=text, length=measure_sms(text))
+
+    def resolve(self, template_id: str, borrower_id: str, locale: str = DEFAULT_LOCALE) -> TemplateFile:
+        """An exact variant id, or the borrower's stable variant of a group id."""
+        if "." in template_id.partition("/")[2]:
+            return self.catalog.get(template_id, locale)
+        return self.catalog.pick(template_id, borrower_id, locale)
+
+    def with_signature(self, body: str) -> str:
+        return f"【{self.platform.signature}】{body}"
+
+    def variables(self, context: MessageContext) -> dict[str, Any]:
+        """The Jinja variables of the content team's vocabulary (README, SPEC §4.2)."""
+        first = context.installments[0]
+        borrower = first.borrower
+        now = context.now.astimezone(borrower.zone)
+        today = now.date()
+        loans = [_loan_view(item, today) for item in context.installments]
+        stage = context.stage or Stage.for_days_past_due(loans[0].days_past_due) or Stage.PRE_DUE
+        return {
+            "borrower": BorrowerView(
+                id=borrower.id,
+                name=borrower.name,
+                surname=surname_of(borrower.name),
+                honorific=honorific_of(borrower.name, borrower.gender),
+                gender=borrower.gender.value,
+                phone=borrower.phone or "",
+            ),
+            "loan": loans[0],
+            "loans": loans,
+            "total_due": sum((item.amount_due for item in context.installments), Decimal(0)),
+            "platform": self.platform,
+            "now": now,
+            "stage": stage.value,
+        }
+
+    def compile(self, template: TemplateFile) -> jinja2.Template:
+        """Parse, check against the sandbox rules, and compile once per file."""
+        key = str(template.path)
+        compiled = self._compiled.get(key)
+        if compiled is not None:
+            return compiled
+        try:
+            tree = self.environment.parse(template.source, template.template_id, key)
+        except jinja2.TemplateSyntaxError as exc:
+            raise TemplateSyntaxError(template.template_id, exc.message or str(exc), exc.lineno) from exc
+        for violation in check_template(tree, self._filter_allowed):
+            raise TemplateSecurityError(template.template_id, violation.message, violation.line)
+        if template.channel is Channel.PUSH:
+            self._require_push_blocks(template, tree)
+        code = self.environment.compile(tree, template.template_id, key)
+        compiled = self.environment.template_class.from_code(
+            self.environment, code, self.environment.make_globals(None), None
+        )
+        self._compiled[key] = compiled
+        return compiled
+
+    def _filter_allowed(self, name: str) -> bool:
+        return name in self.environment.filters
+
+    def _require_push_blocks(self, template: TemplateFile, tree: jinja2.nodes.Template) -> None:
+        names = {block.name for block in tree.find_all(jinja2.nodes.Block)}
+        for name in PUSH_BLOCKS:
+            if name not in names:
+                raise TemplateSyntaxError(
+                    template.template_id,
+                    f"a push template needs {{% block {name} %}}…{{% endblock %}}",
+                    template.meta_end_line + 1,
+                )
+
+    def _run(self, template: TemplateFile, variables: dict[str, Any]) -> str:
+        compiled = self.compile(template)
+        with _mapped_errors(template):
+            return compiled.render(variables)
+
+    def _render_push(self, template: TemplateFile, variables: dict[str, Any]) -> tuple[str, str]:
+        compiled = self.compile(template)
+        with _mapped_errors(template):
+            context = compiled.new_context(variables)
+            title, body = (
+                "".join(compiled.blocks[name](context)) for name in PUSH_BLOCKS
+            )
+        return collapse_whitespace(title), collapse_whitespace(body)
+
+    def _rendered(self, template: TemplateFile, **parts: Any) -> Rendered:
+        return Rendered(
+            template_id=template.template_id,
+            group_id=template.group_id,
+            channel=template.channel,
+            locale=template.locale,
+            variant=template.variant,
+            **parts,
+        )
+
+
+def _loan_view(item: Installment, today: date) -> LoanView:
+    return LoanView(
+        id=item.loan_id,
+        tail=item.loan_id[-4:],
+        product=item.product or "",
+        amount_due=item.amount_due,
+        due_date=item.due_date,
+        installment_no=item.installment_no,
+        installments_total=item.installments_total,
+        days_past_due=item.days_past_due(today),
+        status=item.status.value,
+        extra=item.extra,
+    )
+
+
+def collapse_whitespace(text: str) -> str:
+    """What a phone shows: lines trimmed and joined, runs of spaces made one.
+
+    Lines join without a space, as Chinese text does, except between two Latin letters or
+    digits where the writer's line break stood for a word break.
+    """
+    out = ""
+    for raw in text.splitlines():
+        line = _SPACES.sub(" ", raw).strip()
+        if not line:
+            continue
+        if out and out[-1].isascii() and out[-1].isalnum() and line[0].isascii() and line[0].isalnum():
+            out += " "
+        out += line
+    return out
+
+
+class _mapped_errors:  # noqa: N801 - used as a lowercase context manager like contextlib's
+    """Map Jinja's run-time errors to remindkit's, naming the template and the line."""
+
+    def __init__(self, template: TemplateFile) -> None:
+        self.template = template
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        if exc is None or isinstance(exc, TemplateError):
+            return
+        tid, line = self.template.template_id, _template_line(tb, str(self.template.path))
+        if isinstance(exc, jinja2.UndefinedError):
+            raise UndefinedVariableError(tid, _undefined_name(exc), line) from exc
+        if isinstance(exc, SecurityError | OverflowError | RecursionError | MemoryError):
+            raise TemplateSecurityError(tid, f"blocked by the template sandbox: {exc}", line) from exc
+        if isinstance(exc, Exception):
+            message = f"{type(exc).__name__}: {exc}"
+            raise TemplateError(tid, f"rendering failed: {message}", line) from exc
+
+
+def _undefined_name(exc: jinja2.UndefinedError) -> str:
+    match = _UNDEFINED_NAME.search(exc.message or "")
+    if match is None:
+        return exc.message or "?"
+    return match.group(1) or match.group(2)
+
+
+def _template_line(tb: TracebackType | None, filename: str) -> int | None:
+    """The innermost line of the template in a traceback Jinja rewrote to template lines."""
+    line = None
+    for frame_tb in _walk(tb):
+        if frame_tb.tb_frame.f_code.co_filename == filename:
+            line = frame_tb.tb_lineno
+    return line
+
+
+def _walk(tb: TracebackType | None) -> Iterator[TracebackType]:
+    while tb is not None:
+        yield tb
+        tb = tb.tb_next
