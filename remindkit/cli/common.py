@@ -10,6 +10,7 @@ import json
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import datetime
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any, NoReturn
@@ -17,13 +18,16 @@ from typing import Annotated, Any, NoReturn
 import typer
 from rich.console import Console
 
+from remindkit.clock import parse_instant
+from remindkit.config import Settings, load_settings
 from remindkit.errors import RemindkitError
+from remindkit.render import shipped_templates_dir
 
 EXIT_OK = 0
 EXIT_FINDINGS = 1
 EXIT_USAGE = 2
 
-stdout = Console(soft_wrap=True, highlight=False)
+stdout = Console(highlight=False)
 stderr = Console(stderr=True, soft_wrap=True, highlight=False)
 
 
@@ -76,3 +80,33 @@ def print_json(data: Any) -> None:
     """JSON on stdout alone (no rich markup, no wrapping), UTF-8 text kept readable."""
     sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2, default=str) + "\n")
     sys.stdout.flush()
+
+
+def load_cli_settings(config: Path | None) -> Settings:
+    """The settings for a command; a bad config exits 2 naming the key."""
+    with usage_errors():
+        return load_settings(config)
+
+
+def resolve_templates_dir(option: Path | None, settings: Settings) -> Path:
+    """``--templates`` > the config's ``[templates] dir`` > ``./templates`` > the shipped set."""
+    if option is not None:
+        if not option.is_dir():
+            fail(f"--templates: {option} is not a directory")
+        return option
+    if settings.templates_dir is not None:
+        if not settings.templates_dir.is_dir():
+            fail(f"templates.dir: {settings.templates_dir} is not a directory")
+        return settings.templates_dir
+    local = Path("templates")
+    return local if local.is_dir() else shipped_templates_dir()
+
+
+def parse_at(value: str | None) -> datetime | None:
+    """``--at`` as an aware datetime; a naive or malformed value exits 2."""
+    if value is None:
+        return None
+    try:
+        return parse_instant(value)
+    except ValueError as exc:
+        fail(str(exc))

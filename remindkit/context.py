@@ -1,0 +1,121 @@
+"""Preview context files (SPEC §9): ``{"borrower": {...}, "loan": {...}, "now"?, "platform"?}``.
+
+Fields carry the feed's names (§3), so a sample context and a feed row mean the same;
+errors name the field as the file does (``borrower.phone: not a valid mobile number``).
+``"loans": [{...}, ...]`` may list several installments of the borrower (a consolidated
+message, §5.5) instead of one ``"loan"``.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from remindkit.clock import parse_instant
+from remindkit.config import PlatformSettings
+from remindkit.errors import FieldError
+from remindkit.models import Installment, Platform
+from remindkit.parse import parse_installment, section_label
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PreviewInput:
+    """A borrower's installments, the platform to sign with, and the context's ``now``."""
+
+    installments: tuple[Installment, ...]
+    platform: Platform
+    now: datetime | None
+
+
+def load_preview_input(path: Path, platform: Platform) -> PreviewInput:
+    """Read and validate a context file; ``platform`` is used unless the file overrides it."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"), parse_float=Decimal)
+    except FileNotFoundError:
+        raise FieldError("--context", f"{path}: file not found") from None
+    except json.JSONDecodeError as exc:
+        raise FieldError("--context", f"{path}: invalid JSON at line {exc.lineno}: {exc.msg}") from None
+    return preview_input_from(data, platform)
+
+
+def preview_input_from(data: object, platform: Platform) -> PreviewInput:
+    if not isinstance(data, Mapping):
+        raise FieldError("context", "must be a JSON object with borrower and loan")
+    borrower = _section(data, "borrower")
+    loans = _loans(data)
+    installments = tuple(
+        parse_installment({**borrower, **loan}, _label_for(index, len(loans)))
+        for index, loan in enumerate(loans)
+    )
+    now = data.get("now")
+    if now is not None and not isinstance(now, str):
+        raise FieldError("now", "must be ISO 8601 text with an offset")
+    try:
+        parsed_now = parse_instant(now, "now") if now else None
+    except ValueError as exc:
+        raise FieldError("now", str(exc).removeprefix("now: ")) from None
+    return PreviewInput(
+        installments=installments,
+        platform=_platform(data.get("platform"), platform),
+        now=parsed_now,
+    )
+
+
+def _section(data: Mapping[str, Any], name: str) -> Mapping[str, Any]:
+    section = data.get(name)
+    if section is None:
+        raise FieldError(name, "required")
+    if not isinstance(section, Mapping):
+        raise FieldError(name, "must be a JSON object")
+    return section
+
+
+def _loans(data: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+    if "loans" not in data:
+        return [_section(data, "loan")]
+    loans = data["loans"]
+    if not isinstance(loans, list) or not loans:
+        raise FieldError("loans", "must be a non-empty list of loan objects")
+    for index, loan in enumerate(loans):
+        if not isinstance(loan, Mapping):
+            raise FieldError(f"loans[{index}]", "must be a JSON object")
+    return loans
+
+
+def _label_for(index: int, count: int) -> Any:
+    if count == 1:
+        return section_label
+
+    def label(name: str) -> str:
+        full = section_label(name)
+        return full.replace("loan.", f"loans[{index}].", 1) if full.startswith("loan.") else full
+
+    return label
+
+
+def _platform(override: object, default: Platform) -> Platform:
+    if override is None:
+        return default
+    if not isinstance(override, Mapping):
+        raise FieldError("platform", "must be a JSON object")
+    merged = {
+        "name": default.name,
+        "signature": default.signature,
+        "hotline": default.hotline,
+        "app_name": default.app_name,
+        "repay_url": default.repay_url,
+        **override,
+    }
+    try:
+        return PlatformSettings.model_validate(merged).to_platform()
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        where = ".".join(str(part) for part in error["loc"])
+        raise FieldError(f"platform.{where}", error["msg"]) from None
