@@ -1,0 +1,381 @@
+"""Feed → decisions: which reminder goes to whom, on which channel, when, or why not (SPEC §5).
+
+Planning is a pure function of (feed, settings, templates, ``at``, ``days``): the same
+input gives the same plan whatever the feed order, and every message has a stable key
+(SPEC §5.6), so re-planning never duplicates a message in the outbox.
+
+The feed streams through once. A row costs a few cached look-ups (its zone's planned days,
+its profile's steps for its due date); rows with nothing to send in the horizon are
+dropped at once, so memory grows with the messages planned, not with the feed. The rows
+kept are grouped by borrower, because consolidation (§5.5) and the caps (§5.3) need all of
+one borrower's messages of a day together.
+
+Decisions where the SPEC is silent are documented in :mod:`remindkit.policy` modules and
+in ``docs/planning.md``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, replace
+from datetime import date, datetime, timedelta
+from typing import Any, Protocol
+
+from remindkit.config import Settings
+from remindkit.errors import TemplateError
+from remindkit.models import Channel, Installment, Stage, require_aware
+from remindkit.policy.cadence import Cadence
+from remindkit.policy.calendar import HolidayCalendar
+from remindkit.policy.caps import Caps, SlotRequest, apply_caps
+from remindkit.policy.consolidate import Candidate, Draft, consolidate
+from remindkit.policy.decision import Decision, MessageStatus, Reason, join_notes
+from remindkit.policy.horizon import HitFinder, Horizon
+from remindkit.policy.rules import REMINDABLE, choose_channel
+from remindkit.policy.schedule import (
+    Hit,
+    OverdueOnWorkdays,
+    SpringFestivalPause,
+    StepRule,
+    StepSchedule,
+)
+from remindkit.policy.stages import severity, stage_for, template_group, wants_plan_wording
+from remindkit.policy.window import SendWindow, local_time
+
+
+class RejectedRowLike(Protocol):
+    """A feed row that failed validation (``remindkit.feed.RejectedRow``)."""
+
+    @property
+    def row(self) -> int: ...
+    @property
+    def field(self) -> str: ...
+    @property
+    def reason(self) -> str: ...
+
+
+class PickedTemplate(Protocol):
+    @property
+    def template_id(self) -> str: ...
+
+
+class TemplatePicker(Protocol):
+    """``remindkit.render.TemplateCatalog.pick``: a stable variant per borrower (SPEC §5.4)."""
+
+    def pick(self, group_id: str, borrower_id: str, locale: str = ...) -> PickedTemplate: ...
+
+
+FeedItem = Installment | RejectedRowLike
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PlannedMessage:
+    """One outbox row to be: a merged message for one borrower's day, stage and channel."""
+
+    key: str
+    borrower_id: str
+    loan_ids: tuple[str, ...]
+    installments: tuple[Installment, ...]
+    stage: Stage
+    template_id: str
+    channel: Channel
+    fallback_channels: tuple[Channel, ...]
+    day: date
+    send_at: datetime
+    not_after: datetime
+    status: MessageStatus
+    reason: str | None = None
+
+    def __post_init__(self) -> None:
+        require_aware(self.send_at, "send_at")
+        require_aware(self.not_after, "not_after")
+
+    @property
+    def planned(self) -> bool:
+        return self.status is MessageStatus.PLANNED
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "key": self.key,
+            "borrower_id": self.borrower_id,
+            "loan_ids": list(self.loan_ids),
+            "stage": self.stage.value,
+            "template_id": self.template_id,
+            "channel": self.channel.value,
+            "send_at": self.send_at.isoformat(),
+            "not_after": self.not_after.isoformat(),
+            "status": self.status.value,
+            "reason": self.reason,
+        }
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Plan:
+    """Every message decided for the horizon, the feed rows rejected, and warnings."""
+
+    messages: tuple[PlannedMessage, ...]
+    rejected_rows: tuple[RejectedRowLike, ...] = ()
+    warnings: tuple[str, ...] = ()
+
+    @property
+    def planned(self) -> tuple[PlannedMessage, ...]:
+        return tuple(message for message in self.messages if message.planned)
+
+    @property
+    def suppressed(self) -> tuple[PlannedMessage, ...]:
+        return tuple(message for message in self.messages if not message.planned)
+
+    def to_json(self) -> dict[str, Any]:
+        """The ``remindkit plan --format json`` document (SPEC §9), plus ``warnings``."""
+        return {
+            "messages": [message.to_json() for message in self.messages],
+            "rejected_rows": [
+                {"row": rejected.row, "field": rejected.field, "reason": rejected.reason}
+                for rejected in self.rejected_rows
+            ],
+            "warnings": list(self.warnings),
+        }
+
+
+class Planner:
+    """Plans reminders from settings; reusable across runs (each ``plan`` call is pure)."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        catalog: TemplatePicker | None = None,
+        locale: str | None = None,
+    ) -> None:
+        self.settings = settings
+        self.catalog = catalog
+        self.locale = locale or settings.locale
+        self.cadence = Cadence.from_settings(settings.cadence)
+        self.window = SendWindow(start=settings.window.start, end=settings.window.end)
+        self.caps = Caps(
+            per_installment_per_day=settings.caps.per_installment_per_day,
+            per_borrower_per_day=settings.caps.per_borrower_per_day,
+            min_gap=timedelta(minutes=settings.caps.min_gap_minutes),
+        )
+
+    def plan(self, feed: Iterable[FeedItem], *, at: datetime, days: int = 1) -> Plan:
+        """Plan the borrower-local day of ``at`` and the ``days - 1`` days after it."""
+        warnings: list[str] = []
+        calendar = HolidayCalendar.from_file(
+            self.settings.holidays.override_file, warn=warnings.append
+        )
+        run = _Run(self, Horizon(at, days), self.schedule(calendar), warnings.append)
+        return run.execute(feed, warnings)
+
+    def schedule(self, calendar: HolidayCalendar) -> StepSchedule:
+        """The holiday rules the settings ask for, in the order they apply."""
+        policy = self.settings.holidays
+        rules: list[StepRule] = []
+        if policy.spring_festival_pause:
+            rules.append(SpringFestivalPause(calendar, policy.spring_festival_last_day))
+        if policy.overdue_on_holidays == "defer":
+            rules.append(OverdueOnWorkdays(calendar))
+        return StepSchedule(tuple(rules))
+
+
+def plan(
+    feed: Iterable[FeedItem],
+    settings: Settings,
+    *,
+    at: datetime,
+    days: int = 1,
+    catalog: TemplatePicker | None = None,
+) -> Plan:
+    """Plan reminders for ``feed``; see :class:`Planner`."""
+    return Planner(settings, catalog=catalog).plan(feed, at=at, days=days)
+
+
+_Kept = tuple[Installment, tuple[Hit, ...]]
+_Templated = tuple[Draft, str]
+
+
+class _Run:
+    """The state of one ``Planner.plan`` call: caches, warnings, the rows kept."""
+
+    def __init__(
+        self,
+        planner: Planner,
+        horizon: Horizon,
+        schedule: StepSchedule,
+        warn: Callable[[str], None],
+    ) -> None:
+        self.planner = planner
+        self.horizon = horizon
+        self.finder = HitFinder(planner.cadence, schedule, horizon)
+        self.warn = warn
+        self._profiles: dict[str | None, str] = {}
+        self._missing_templates: dict[str, bool] = {}
+
+    def execute(self, feed: Iterable[FeedItem], warnings: list[str]) -> Plan:
+        rejected: list[RejectedRowLike] = []
+        groups = self._collect(feed, rejected)
+        messages: list[PlannedMessage] = []
+        for borrower_id in sorted(groups):
+            messages.extend(self._plan_borrower(groups.pop(borrower_id)))
+        messages.sort(key=lambda m: (m.send_at.timestamp(), m.borrower_id, m.key))
+        rejected.sort(key=lambda r: (r.row, r.field))
+        return Plan(
+            messages=tuple(messages),
+            rejected_rows=tuple(rejected),
+            warnings=tuple(sorted(set(warnings))),
+        )
+
+    def _collect(
+        self, feed: Iterable[FeedItem], rejected: list[RejectedRowLike]
+    ) -> dict[str, list[_Kept]]:
+        groups: dict[str, list[_Kept]] = {}
+        hits_for = self.finder.hits
+        profile_for = self._profile
+        for item in feed:
+            if not isinstance(item, Installment):
+                rejected.append(item)
+                continue
+            if item.status not in REMINDABLE:
+                continue
+            hits = hits_for(profile_for(item.segment), item.due_date, item.borrower.timezone)
+            if hits:
+                groups.setdefault(item.borrower.id, []).append((item, hits))
+        return groups
+
+    def _profile(self, segment: str | None) -> str:
+        name = self._profiles.get(segment)
+        if name is None:
+            cadence = self.planner.cadence
+            name = self._profiles[segment] = cadence.profile_name(segment)
+            if cadence.is_unknown(segment):
+                self.warn(f"unknown segment {segment!r}: its rows use the default cadence profile")
+        return name
+
+    def _plan_borrower(self, kept: list[_Kept]) -> list[PlannedMessage]:
+        kept = self._unique(kept)
+        timezone = kept[0][0].borrower.timezone
+        if any(item.borrower.timezone != timezone for item, _ in kept):
+            borrower = kept[0][0].borrower.id
+            self.warn(
+                f"borrower {borrower!r} has rows in several time zones; planned in {timezone}"
+            )
+        candidates = [self._candidate(item, hit, timezone) for item, hits in kept for hit in hits]
+        drafts = [self._templated(draft) for draft in consolidate(candidates)]
+        messages: list[PlannedMessage] = []
+        for day in sorted({draft.day for draft, _ in drafts}):
+            same_day = [pair for pair in drafts if pair[0].day == day]
+            messages.extend(self._decide_day(same_day, timezone))
+        return messages
+
+    def _unique(self, kept: list[_Kept]) -> list[_Kept]:
+        """One row per installment; duplicates keep a content-chosen row (order-independent)."""
+        kept.sort(key=lambda pair: (pair[0].key, _content_order(pair[0])))
+        unique: list[_Kept] = []
+        for pair in kept:
+            if unique and unique[-1][0].key == pair[0].key:
+                loan_id, number = pair[0].key
+                self.warn(
+                    f"installment {loan_id}#{number} of borrower {pair[0].borrower.id!r} "
+                    "appears in several feed rows; planned once"
+                )
+                continue
+            unique.append(pair)
+        return unique
+
+    def _candidate(self, item: Installment, hit: Hit, timezone: str) -> Candidate:
+        stage = stage_for((hit.day - item.due_date).days, plan_wording=wants_plan_wording(item))
+        choice = choose_channel(hit.step.channels, item.borrower)
+        wanted = local_time(hit.day, self.planner.window.fit(hit.step.send_time), timezone)
+        return Candidate(
+            installment=item,
+            day=hit.day,
+            stage=stage,
+            channel=choice.channel,
+            fallbacks=choice.fallbacks,
+            wanted=wanted,
+            note=hit.note,
+            reason=choice.reason,
+        )
+
+    def _templated(self, draft: Draft) -> _Templated:
+        """The draft with its template id; a missing template suppresses it before the caps."""
+        group = template_group(draft.stage, draft.channel)
+        if draft.reason is not None:
+            return draft, group
+        template_id = self._pick(group, draft.borrower_id)
+        if template_id is None:
+            return replace(draft, reason=Reason.NO_TEMPLATE), group
+        return draft, template_id
+
+    def _pick(self, group: str, borrower_id: str) -> str | None:
+        catalog = self.planner.catalog
+        if catalog is None:
+            return group
+        if self._missing_templates.get(group):
+            return None
+        try:
+            return catalog.pick(group, borrower_id, self.planner.locale).template_id
+        except TemplateError as exc:
+            self._missing_templates[group] = True
+            self.warn(f"template {group} ({self.planner.locale}) unusable: {exc}")
+            return None
+
+    def _decide_day(self, drafts: list[_Templated], timezone: str) -> list[PlannedMessage]:
+        closes = self.planner.window.closes(drafts[0][0].day, timezone)
+        active = [index for index, (draft, _) in enumerate(drafts) if draft.reason is None]
+        requests = [self._slot_request(drafts[index][0], closes) for index in active]
+        decisions: list[Decision | None] = [None] * len(drafts)
+        for index, decision in zip(active, apply_caps(requests, self.planner.caps), strict=True):
+            decisions[index] = decision
+        return [
+            _message(draft, template_id, decision, closes)
+            for (draft, template_id), decision in zip(drafts, decisions, strict=True)
+        ]
+
+    def _slot_request(self, draft: Draft, closes: datetime) -> SlotRequest:
+        return SlotRequest(
+            # --at later than the step time: send now if the window is still open.
+            earliest=max(draft.wanted, self.horizon.at),
+            closes=closes,
+            installments=draft.installment_keys,
+            rank=(-severity(draft.stage), draft.wanted.timestamp(), draft.key),
+        )
+
+
+def _message(
+    draft: Draft, template_id: str, decision: Decision | None, closes: datetime
+) -> PlannedMessage:
+    if decision is None:  # suppressed before the caps: opt-out, no contact, no template
+        decision = Decision.suppress(draft.reason or Reason.NO_CONTACT)
+    planned = decision.planned and decision.send_at is not None
+    return PlannedMessage(
+        key=draft.key,
+        borrower_id=draft.borrower_id,
+        loan_ids=tuple(dict.fromkeys(item.loan_id for item in draft.installments)),
+        installments=draft.installments,
+        stage=draft.stage,
+        template_id=template_id,
+        channel=draft.channel,
+        fallback_channels=draft.fallbacks,
+        day=draft.day,
+        send_at=decision.send_at if planned and decision.send_at else draft.wanted,
+        not_after=closes,
+        status=decision.status,
+        reason=join_notes(draft.note, decision.reason) if planned else decision.reason,
+    )
+
+
+def _content_order(item: Installment) -> tuple[object, ...]:
+    borrower = item.borrower
+    return (
+        item.due_date,
+        item.amount_due,
+        item.status.value,
+        item.hardship,
+        item.segment or "",
+        item.product or "",
+        borrower.timezone,
+        borrower.phone or "",
+        borrower.push_token or "",
+        sorted(borrower.opted_out),
+        borrower.name,
+    )

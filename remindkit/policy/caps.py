@@ -1,0 +1,96 @@
+"""Frequency caps and the minimum gap for one borrower's local day (SPEC §5.3).
+
+Messages are considered most important first (the caller's ``rank``); each takes the
+earliest time at or after the one it asked for that keeps ``min_gap`` from the messages
+already placed and is still inside the window. A message that finds no such time is
+suppressed ``min_gap``; one over a count cap is suppressed ``frequency_cap``; one whose
+window has closed before it may go (``--at`` late in the day) is suppressed
+``window_closed``. Gaps are measured in real elapsed time, not wall-clock time.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from remindkit.models import require_aware
+from remindkit.policy.decision import Decision, Reason
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Caps:
+    per_installment_per_day: int = 1
+    per_borrower_per_day: int = 2
+    min_gap: timedelta = timedelta(hours=2)
+
+    def __post_init__(self) -> None:
+        if self.per_installment_per_day < 0 or self.per_borrower_per_day < 0:
+            raise ValueError("caps must not be negative")
+        if self.min_gap < timedelta(0):
+            raise ValueError("min_gap must not be negative")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SlotRequest:
+    """A message asking for a time: ``earliest`` is its step time (or the planning time,
+    whichever is later), ``closes`` the (exclusive) end of its window that day."""
+
+    earliest: datetime
+    closes: datetime
+    installments: tuple[tuple[str, int], ...]
+    rank: tuple[object, ...] = ()
+
+    def __post_init__(self) -> None:
+        require_aware(self.earliest, "SlotRequest.earliest")
+        require_aware(self.closes, "SlotRequest.closes")
+
+
+def apply_caps(requests: Sequence[SlotRequest], caps: Caps) -> list[Decision]:
+    """A decision per request, in the order given; requests are one borrower's local day."""
+    decisions: dict[int, Decision] = {}
+    placed: list[datetime] = []
+    per_installment: Counter[tuple[str, int]] = Counter()
+    order = sorted(range(len(requests)), key=lambda i: (requests[i].rank, i))
+    for index in order:
+        request = requests[index]
+        decision = _place(request, placed, per_installment, caps)
+        if decision.planned and decision.send_at is not None:
+            placed.append(decision.send_at.astimezone(UTC))
+            per_installment.update(request.installments)
+        decisions[index] = decision
+    return [decisions[i] for i in range(len(requests))]
+
+
+def _place(
+    request: SlotRequest,
+    placed: list[datetime],
+    per_installment: Counter[tuple[str, int]],
+    caps: Caps,
+) -> Decision:
+    if request.earliest >= request.closes:
+        return Decision.suppress(Reason.WINDOW_CLOSED)
+    if len(placed) >= caps.per_borrower_per_day or any(
+        per_installment[key] >= caps.per_installment_per_day for key in request.installments
+    ):
+        return Decision.suppress(Reason.FREQUENCY_CAP)
+    slot = _first_free(request, placed, caps.min_gap)
+    if slot is None:
+        return Decision.suppress(Reason.MIN_GAP)
+    zone = request.earliest.tzinfo
+    at = slot.astimezone(zone)
+    note = f"deferred: {Reason.MIN_GAP.value}" if slot > request.earliest else None
+    return Decision.send(at, note)
+
+
+def _first_free(request: SlotRequest, placed: list[datetime], gap: timedelta) -> datetime | None:
+    earliest = request.earliest.astimezone(UTC)
+    closes = request.closes.astimezone(UTC)
+    candidates = sorted({earliest, *(p + gap for p in placed if p + gap > earliest)})
+    for candidate in candidates:
+        if candidate >= closes:
+            return None
+        if all(abs(candidate - p) >= gap for p in placed):
+            return candidate
+    return None

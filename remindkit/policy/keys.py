@@ -1,0 +1,43 @@
+"""Stable message keys (SPEC §5.6): re-planning the same input never makes a new message.
+
+The key is the outbox's idempotency guard, so it depends only on what the message is
+about — borrower, installments, stage, local day and channel — never on feed order,
+send time or the time of planning.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable
+from datetime import date
+
+from remindkit.models import Channel, Stage
+
+KEY_PREFIX = "rk1_"
+# 128 bits: collisions stay negligible across billions of messages.
+_HEX_CHARS = 32
+
+
+def message_key(
+    *,
+    borrower_id: str,
+    installments: Iterable[tuple[str, int]],
+    stage: Stage,
+    day: date,
+    channel: Channel,
+) -> str:
+    # JSON keeps the fields unambiguous whatever characters ids contain.
+    payload = json.dumps(
+        [
+            borrower_id,
+            sorted([loan_id, number] for loan_id, number in installments),
+            stage.value,
+            day.isoformat(),
+            channel.value,
+        ],
+        ensure_ascii=False,
+        separators=(",", ":"),
+    )
+    digest = hashlib.sha256(payload.encode("utf-8")).hexdigest()
+    return KEY_PREFIX + digest[:_HEX_CHARS]
