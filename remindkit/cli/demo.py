@@ -1,0 +1,91 @@
+"""``remindkit demo``: the whole pipeline on sample data, no credentials, nothing sent.
+
+Today it renders every stage's SMS and push for the shipped sample borrowers, with the
+SMS length and parts a lender pays for. Later stages of the pipeline join as they land.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+
+import typer
+from rich.panel import Panel
+from rich.text import Text
+
+from remindkit.cli import app
+from remindkit.cli.common import (
+    EXIT_FINDINGS,
+    ConfigOption,
+    TemplatesOption,
+    fail,
+    load_cli_settings,
+    resolve_templates_dir,
+    stdout,
+    usage_errors,
+)
+from remindkit.context import PreviewInput, load_preview_input, shipped_samples_dir
+from remindkit.errors import TemplateError, TemplateNotFoundError
+from remindkit.models import Channel, Stage, Status
+from remindkit.policy.stages import stage_for, template_group, wants_plan_wording
+from remindkit.render import MessageContext, Renderer, TemplateCatalog
+
+
+@app.command()
+def demo(config: ConfigOption = None, templates: TemplatesOption = None) -> None:
+    """Render every stage for the sample borrowers with the console output, no credentials."""
+    settings = load_cli_settings(config)
+    catalog = TemplateCatalog(resolve_templates_dir(templates, settings))
+    renderer = Renderer(catalog, settings.platform.to_platform())
+    samples = sorted(shipped_samples_dir().glob("*.json"))
+    if not samples:
+        fail("no sample contexts found (config/samples/*.json)")
+    stdout.rule("remindkit demo · 样例借款人的提醒（仅预览，不发送）")
+    failures = 0
+    for path in samples:
+        with usage_errors():
+            given = load_preview_input(path, renderer.platform)
+        panel, failed = _sample_panel(renderer, path, given)
+        stdout.print(panel)
+        failures += failed
+    stdout.print(f"{len(samples)} 个样例，{failures} 个渲染失败。")
+    if failures:
+        raise typer.Exit(EXIT_FINDINGS)
+
+
+def _sample_panel(renderer: Renderer, path: Path, given: PreviewInput) -> tuple[Panel, int]:
+    if given.now is None:
+        fail(f"{path.name}: a demo sample needs \"now\"")
+    stage = _stage(given, given.now)
+    context = MessageContext(installments=given.installments, now=given.now, stage=stage)
+    lines: list[Text] = []
+    failures = 0
+    for channel in Channel:
+        group = template_group(stage, channel)
+        try:
+            rendered = renderer.render(group, context)
+        except TemplateNotFoundError:
+            continue
+        except TemplateError as exc:
+            lines.append(Text(f"{group}: {exc}", style="red"))
+            failures += 1
+            continue
+        if rendered.length is not None:
+            size = rendered.length
+            head = f"短信 {rendered.template_id} · {size.chars}字 · {size.segments}条"
+            lines.append(Text(head, style="dim") + Text("\n" + (rendered.text or "")))
+        else:
+            head = Text(f"推送 {rendered.template_id}", style="dim")
+            lines.append(head + Text("\n" + (rendered.title or ""), style="bold") + Text("\n" + (rendered.body or "")))
+    local_now = given.now.astimezone(given.installments[0].borrower.zone)
+    title = f"{path.stem} · {stage.value} · {local_now:%Y-%m-%d %H:%M %Z}"
+    return Panel(Text("\n\n").join(lines), title=title, title_align="left"), failures
+
+
+def _stage(given: PreviewInput, now: datetime) -> Stage:
+    """The stage a sample borrower is in at the sample's ``now``."""
+    first = given.installments[0]
+    if first.status is Status.PAID:
+        return Stage.PAYMENT_RECEIVED
+    today = now.astimezone(first.borrower.zone).date()
+    return stage_for(first.days_past_due(today), plan_wording=wants_plan_wording(first))
