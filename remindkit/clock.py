@@ -26,7 +26,9 @@ def parse_instant(text: str, what: str = "--at") -> datetime:
     try:
         value = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
     except ValueError:
-        raise ValueError(f"{what}: expected ISO 8601 such as 2026-12-01T10:00+08:00, got {text!r}") from None
+        raise ValueError(
+            f"{what}: expected ISO 8601 such as 2026-12-01T10:00+08:00, got {text!r}"
+        ) from None
     try:
         return require_aware(value, what)
     except ValueError:

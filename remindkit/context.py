@@ -41,7 +41,9 @@ def load_preview_input(path: Path, platform: Platform) -> PreviewInput:
     except FileNotFoundError:
         raise FieldError("--context", f"{path}: file not found") from None
     except json.JSONDecodeError as exc:
-        raise FieldError("--context", f"{path}: invalid JSON at line {exc.lineno}: {exc.msg}") from None
+        raise FieldError(
+            "--context", f"{path}: invalid JSON at line {exc.lineno}: {exc.msg}"
+        ) from None
     return preview_input_from(data, platform)
 
 
@@ -124,7 +126,10 @@ def _platform(override: object, default: Platform) -> Platform:
 def shipped_samples_dir() -> Path:
     """The sample contexts that ship with remindkit (``config/samples``)."""
     package = Path(__file__).resolve().parent
-    for candidate in (package / "_data" / "config" / "samples", package.parent / "config" / "samples"):
+    for candidate in (
+        package / "_data" / "config" / "samples",
+        package.parent / "config" / "samples",
+    ):
         if candidate.is_dir():
             return candidate
     raise FileNotFoundError("the shipped sample contexts are missing from this installation")

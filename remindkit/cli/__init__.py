@@ -35,7 +35,7 @@ def _root(
 
 def _register() -> None:
     # Each command module adds itself to ``app``; importing them here keeps one entry point.
-    from remindkit.cli import commands  # noqa: F401
+    from remindkit.cli import commands  # noqa: F401, PLC0415 - commands import app from here
 
 
 def main() -> None:

@@ -57,7 +57,9 @@ FormatOption = Annotated[
 ]
 AtOption = Annotated[
     str | None,
-    typer.Option("--at", help="Pretend it is this time (ISO 8601 with offset, e.g. 2026-12-01T10:00+08:00)."),
+    typer.Option(
+        "--at", help="Pretend it is this time (ISO 8601 with offset, e.g. 2026-12-01T10:00+08:00)."
+    ),
 ]
 
 

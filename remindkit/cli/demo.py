@@ -55,7 +55,7 @@ def demo(config: ConfigOption = None, templates: TemplatesOption = None) -> None
 
 def _sample_panel(renderer: Renderer, path: Path, given: PreviewInput) -> tuple[Panel, int]:
     if given.now is None:
-        fail(f"{path.name}: a demo sample needs \"now\"")
+        fail(f'{path.name}: a demo sample needs "now"')
     stage = _stage(given, given.now)
     context = MessageContext(installments=given.installments, now=given.now, stage=stage)
     lines: list[Text] = []
@@ -72,11 +72,14 @@ def _sample_panel(renderer: Renderer, path: Path, given: PreviewInput) -> tuple[
             continue
         if rendered.length is not None:
             size = rendered.length
-            head = f"短信 {rendered.template_id} · {size.chars}字 · {size.segments}条"
-            lines.append(Text(head, style="dim") + Text("\n" + (rendered.text or "")))
+            label = f"短信 {rendered.template_id} · {size.chars}字 · {size.segments}条"
+            lines.append(Text(label, style="dim") + Text("\n" + (rendered.text or "")))
         else:
-            head = Text(f"推送 {rendered.template_id}", style="dim")
-            lines.append(head + Text("\n" + (rendered.title or ""), style="bold") + Text("\n" + (rendered.body or "")))
+            lines.append(
+                Text(f"推送 {rendered.template_id}", style="dim")
+                + Text("\n" + (rendered.title or ""), style="bold")
+                + Text("\n" + (rendered.body or ""))
+            )
     local_now = given.now.astimezone(given.installments[0].borrower.zone)
     title = f"{path.stem} · {stage.value} · {local_now:%Y-%m-%d %H:%M %Z}"
     return Panel(Text("\n\n").join(lines), title=title, title_align="left"), failures

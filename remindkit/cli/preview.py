@@ -35,12 +35,18 @@ from remindkit.render import MessageContext, Rendered, Renderer, TemplateCatalog
 
 @app.command()
 def preview(
-    template_id: Annotated[str, typer.Argument(help="Template id, e.g. pre_due/sms or overdue_early/sms.b")],
+    template_id: Annotated[
+        str, typer.Argument(help="Template id, e.g. pre_due/sms or overdue_early/sms.b")
+    ],
     context: Annotated[
         Path,
-        typer.Option("--context", help="JSON file: {\"borrower\": {...}, \"loan\": {...}, \"now\"?, \"platform\"?}"),
+        typer.Option(
+            "--context", help='JSON file: {"borrower": {...}, "loan": {...}, "now"?, "platform"?}'
+        ),
     ],
-    locale: Annotated[str | None, typer.Option("--locale", help="Locale, e.g. zh_CN, zh_HK.")] = None,
+    locale: Annotated[
+        str | None, typer.Option("--locale", help="Locale, e.g. zh_CN, zh_HK.")
+    ] = None,
     at: AtOption = None,
     config: ConfigOption = None,
     templates: TemplatesOption = None,
@@ -84,9 +90,8 @@ def _print_text(rendered: Rendered, limit: int) -> None:
     if rendered.text is not None and rendered.length is not None:
         length = rendered.length
         over = length.segments > limit
-        summary = (
-            f"{length.chars} 字 · {length.encoding} · {length.segments} 条"
-            + (f"（超过允许的 {limit} 条）" if over else "")
+        summary = f"{length.chars} 字 · {length.encoding} · {length.segments} 条" + (
+            f"（超过允许的 {limit} 条）" if over else ""
         )
         stdout.print(Panel(Text(rendered.text), title=heading, subtitle=summary, expand=False))
         return

@@ -104,7 +104,7 @@ class TemplateCatalog:
         for path in sorted(self.root.glob(f"*/*/*{SUFFIX}")):
             locale, stage = path.parent.parent.name, path.parent.name
             name = path.name.removesuffix(SUFFIX)
-            channel, _, variant = name.partition(".")
+            variant = name.partition(".")[2]
             template_id = f"{stage}/{name}"
             if variant == BASE_VARIANT:
                 continue  # `sms.a.j2` would shadow the base file's id; the base file is `a`
@@ -242,7 +242,9 @@ def _validate_meta(template_id: str, data: dict[str, Any], text: str) -> Templat
         raise fail("max_parts", f"must be a whole number from 1 to 7, got {max_parts!r}")
     reason = data.get("parts_reason") or ""
     if max_parts > 1 and not str(reason).strip():
-        raise fail("parts_reason", "required when max_parts is above 1: say why it needs more parts")
+        raise fail(
+            "parts_reason", "required when max_parts is above 1: say why it needs more parts"
+        )
     lint = data.get("lint") or {}
     if not isinstance(lint, dict) or not all(isinstance(v, str) for v in lint.values()):
         raise fail("lint", "must map rule ids to the reason a warning is accepted")

@@ -14,17 +14,80 @@ from remindkit.models import Gender
 # Two-character surnames still in use (百家姓 compound surnames). A three-character or
 # longer name starting with one of these takes both characters as the surname.
 COMPOUND_SURNAMES = frozenset(
-    """
-    欧阳 司马 诸葛 上官 皇甫 令狐 东方 独孤 南宫 慕容 夏侯 尉迟 公孙 长孙 宇文 司徒 司空
-    澹台 端木 轩辕 钟离 闻人 西门 呼延 万俟 赫连 拓跋 申屠 太史 百里 东郭 公冶 濮阳 淳于
-    单于 仲孙 第五 梁丘 左丘 谷梁 宰父 段干 亓官 司寇 巫马 羊舌 微生 公羊 乐正 壤驷 公良
-    漆雕 颛孙 子车 鲜于 闾丘 东门 哥舒 完颜 呼延 纳兰 爱新 叶赫 公西 公伯 南门 太叔 申叔
-    """.split()
+    {
+        "欧阳",
+        "司马",
+        "诸葛",
+        "上官",
+        "皇甫",
+        "令狐",
+        "东方",
+        "独孤",
+        "南宫",
+        "慕容",
+        "夏侯",
+        "尉迟",
+        "公孙",
+        "长孙",
+        "宇文",
+        "司徒",
+        "司空",
+        "澹台",
+        "端木",
+        "轩辕",
+        "钟离",
+        "闻人",
+        "西门",
+        "呼延",
+        "万俟",
+        "赫连",
+        "拓跋",
+        "申屠",
+        "太史",
+        "百里",
+        "东郭",
+        "公冶",
+        "濮阳",
+        "淳于",
+        "单于",
+        "仲孙",
+        "第五",
+        "梁丘",
+        "左丘",
+        "谷梁",
+        "宰父",
+        "段干",
+        "亓官",
+        "司寇",
+        "巫马",
+        "羊舌",
+        "微生",
+        "公羊",
+        "乐正",
+        "壤驷",
+        "公良",
+        "漆雕",
+        "颛孙",
+        "子车",
+        "鲜于",
+        "闾丘",
+        "东门",
+        "哥舒",
+        "完颜",
+        "纳兰",
+        "爱新",
+        "叶赫",
+        "公西",
+        "公伯",
+        "南门",
+        "太叔",
+        "申叔",
+    }
 )
 
 NEUTRAL_TITLE = "先生/女士"
 _TITLES = {Gender.MALE: "先生", Gender.FEMALE: "女士", Gender.UNKNOWN: NEUTRAL_TITLE}
-_NAME_DOTS = ("·", "•", "・", "．")  # noqa: RUF001 - the middle dots used in transliterated names
+_NAME_DOTS = ("·", "•", "・", "．")
 
 
 @lru_cache(maxsize=65536)

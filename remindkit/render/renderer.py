@@ -16,7 +16,7 @@ from types import TracebackType
 from typing import Any
 
 import jinja2
-from jinja2.sandbox import SecurityError
+from jinja2.exceptions import SecurityError
 
 from remindkit.errors import (
     TemplateError,
@@ -120,7 +120,8 @@ class Renderer:
         self.platform = platform
         self.environment: ReminderSandbox = build_environment()
         self.environment.plain_data = {
-            cls: frozenset(f.name for f in fields(cls)) for cls in (BorrowerView, LoanView, Platform)
+            cls: frozenset(f.name for f in fields(cls))
+            for cls in (BorrowerView, LoanView, Platform)
         }
         self._compiled: dict[str, jinja2.Template] = {}
 
@@ -136,7 +137,9 @@ class Renderer:
         text = self.with_signature(collapse_whitespace(self._run(template, variables)))
         return self._rendered(template, text=text, length=measure_sms(text))
 
-    def resolve(self, template_id: str, borrower_id: str, locale: str = DEFAULT_LOCALE) -> TemplateFile:
+    def resolve(
+        self, template_id: str, borrower_id: str, locale: str = DEFAULT_LOCALE
+    ) -> TemplateFile:
         """An exact variant id, or the borrower's stable variant of a group id."""
         if "." in template_id.partition("/")[2]:
             return self.catalog.get(template_id, locale)
@@ -179,7 +182,9 @@ class Renderer:
         try:
             tree = self.environment.parse(template.source, template.template_id, key)
         except jinja2.TemplateSyntaxError as exc:
-            raise TemplateSyntaxError(template.template_id, exc.message or str(exc), exc.lineno) from exc
+            raise TemplateSyntaxError(
+                template.template_id, exc.message or str(exc), exc.lineno
+            ) from exc
         for violation in check_template(tree, self._filter_allowed):
             raise TemplateSecurityError(template.template_id, violation.message, violation.line)
         if template.channel is Channel.PUSH:
@@ -213,9 +218,7 @@ class Renderer:
         compiled = self.compile(template)
         with _mapped_errors(template):
             context = compiled.new_context(variables)
-            title, body = (
-                "".join(compiled.blocks[name](context)) for name in PUSH_BLOCKS
-            )
+            title, body = ("".join(compiled.blocks[name](context)) for name in PUSH_BLOCKS)
         return collapse_whitespace(title), collapse_whitespace(body)
 
     def _rendered(self, template: TemplateFile, **parts: Any) -> Rendered:
@@ -255,7 +258,13 @@ def collapse_whitespace(text: str) -> str:
         line = _SPACES.sub(" ", raw).strip()
         if not line:
             continue
-        if out and out[-1].isascii() and out[-1].isalnum() and line[0].isascii() and line[0].isalnum():
+        if (
+            out
+            and out[-1].isascii()
+            and out[-1].isalnum()
+            and line[0].isascii()
+            and line[0].isalnum()
+        ):
             out += " "
         out += line
     return out
@@ -279,7 +288,9 @@ class _mapped_errors:  # noqa: N801 - used as a lowercase context manager like c
         if isinstance(exc, jinja2.UndefinedError):
             raise UndefinedVariableError(tid, _undefined_name(exc), line) from exc
         if isinstance(exc, SecurityError | OverflowError | RecursionError | MemoryError):
-            raise TemplateSecurityError(tid, f"blocked by the template sandbox: {exc}", line) from exc
+            raise TemplateSecurityError(
+                tid, f"blocked by the template sandbox: {exc}", line
+            ) from exc
         if isinstance(exc, Exception):
             message = f"{type(exc).__name__}: {exc}"
             raise TemplateError(tid, f"rendering failed: {message}", line) from exc

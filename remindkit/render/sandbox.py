@@ -22,7 +22,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from jinja2 import StrictUndefined, nodes
-from jinja2.sandbox import ImmutableSandboxedEnvironment, SecurityError
+from jinja2.exceptions import SecurityError
+from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from remindkit.render.filters import FILTERS
 
@@ -68,7 +69,10 @@ class ReminderSandbox(ImmutableSandboxedEnvironment):
     """
 
     intercepted_binops = frozenset({"*", "**"})
-    plain_data: dict[type, frozenset[str]] = {}
+
+    def __init__(self, **options: Any) -> None:
+        super().__init__(**options)
+        self.plain_data: dict[type, frozenset[str]] = {}
 
     def getattr(self, obj: Any, attribute: str) -> Any:
         fields = self.plain_data.get(type(obj))
@@ -88,11 +92,14 @@ class ReminderSandbox(ImmutableSandboxedEnvironment):
 
 def _check_repeat(left: Any, right: Any) -> None:
     for seq, times in ((left, right), (right, left)):
-        if isinstance(seq, str | list | tuple) and isinstance(times, int):
-            if len(seq) * times > MAX_SEQUENCE:
-                raise SecurityError(
-                    f"repeating a sequence {times} times exceeds the limit of {MAX_SEQUENCE}"
-                )
+        if (
+            isinstance(seq, str | list | tuple)
+            and isinstance(times, int)
+            and len(seq) * times > MAX_SEQUENCE
+        ):
+            raise SecurityError(
+                f"repeating a sequence {times} times exceeds the limit of {MAX_SEQUENCE}"
+            )
 
 
 def _check_power(base: Any, exponent: Any) -> None:
@@ -131,7 +138,7 @@ def check_template(tree: nodes.Template, filters: Callable[[str], bool]) -> Iter
             yield Violation(node.lineno, message)
 
 
-def _violation(
+def _violation(  # noqa: PLR0911 - one early return per sandbox rule
     node: nodes.Node, filters: Callable[[str], bool], macros: frozenset[str]
 ) -> str | None:
     if isinstance(node, nodes.Getattr) and node.attr.startswith("_"):
