@@ -1,0 +1,84 @@
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from remindkit.policy.caps import Caps, SlotRequest, apply_caps
+from remindkit.policy.decision import Decision, MessageStatus
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+
+
+def _at(hour: int, minute: int = 0) -> datetime:
+    return datetime(2026, 12, 1, hour, minute, tzinfo=SHANGHAI)
+
+
+def _request(hour: int, *loans: str, rank: int = 0, minute: int = 0) -> SlotRequest:
+    return SlotRequest(
+        earliest=_at(hour, minute),
+        closes=_at(20),
+        installments=tuple((loan, 1) for loan in loans or ("L1",)),
+        rank=(rank,),
+    )
+
+
+def test_second_message_waits_for_the_gap() -> None:
+    decisions = apply_caps([_request(10, "L1"), _request(10, "L2")], Caps())
+    assert decisions == [
+        Decision.send(_at(10)),
+        Decision.send(_at(12), "deferred: min_gap"),
+    ]
+
+
+def test_third_message_of_the_day_is_capped_by_rank() -> None:
+    requests = [_request(10, "L1", rank=2), _request(10, "L2", rank=0), _request(10, "L3", rank=1)]
+    decisions = apply_caps(requests, Caps())
+    assert [d.status for d in decisions] == [
+        MessageStatus.SUPPRESSED,
+        MessageStatus.PLANNED,
+        MessageStatus.PLANNED,
+    ]
+    assert decisions[0].reason == "frequency_cap"
+    assert decisions[1].send_at == _at(10)
+    assert decisions[2].send_at == _at(12)
+
+
+def test_no_room_before_the_window_closes_is_min_gap() -> None:
+    decisions = apply_caps([_request(19, "L1"), _request(19, "L2")], Caps())
+    assert decisions[1] == Decision.suppress("min_gap")
+
+
+def test_a_later_message_may_go_before_an_earlier_placed_one_if_the_gap_allows() -> None:
+    decisions = apply_caps([_request(14, "L1", rank=0), _request(9, "L2", rank=1)], Caps())
+    assert [d.send_at for d in decisions] == [_at(14), _at(9)]
+
+
+def test_one_message_per_installment_per_day() -> None:
+    decisions = apply_caps([_request(10, "L1"), _request(13, "L1")], Caps())
+    assert decisions[1] == Decision.suppress("frequency_cap")
+
+
+def test_window_already_closed_is_reported_first() -> None:
+    late = SlotRequest(earliest=_at(20), closes=_at(20), installments=(("L1", 1),))
+    assert apply_caps([late], Caps()) == [Decision.suppress("window_closed")]
+
+
+def test_gap_is_real_elapsed_time_across_a_dst_change() -> None:
+    zone = ZoneInfo("America/New_York")  # 2026-11-01 02:00 EDT → 01:00 EST
+    first = datetime(2026, 11, 1, 0, 30, tzinfo=zone)
+    closes = datetime(2026, 11, 1, 22, 0, tzinfo=zone)
+    requests = [
+        SlotRequest(earliest=first, closes=closes, installments=(("L1", 1),)),
+        SlotRequest(earliest=first, closes=closes, installments=(("L2", 1),)),
+    ]
+    second = apply_caps(requests, Caps())[1].send_at
+    assert second is not None
+    assert second.isoformat() == "2026-11-01T01:30:00-05:00"  # the 01:00 hour repeats
+    assert second - first == timedelta(hours=1)  # same-zone arithmetic is wall-clock
+    assert second.timestamp() - first.timestamp() == 7200
+
+
+@pytest.mark.parametrize("field", ["per_installment_per_day", "per_borrower_per_day"])
+def test_negative_caps_are_refused(field: str) -> None:
+    with pytest.raises(ValueError, match="negative"):
+        Caps(**{field: -1})  # type: ignore[arg-type]

@@ -1,0 +1,52 @@
+from datetime import date, datetime, time
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from remindkit.policy.window import SendWindow, local_time
+
+
+def test_fit_moves_times_into_the_window_on_the_same_day() -> None:
+    window = SendWindow(start=time(9), end=time(20))
+    assert window.fit(time(7, 30)) == time(9)
+    assert window.fit(time(10)) == time(10)
+    assert window.fit(time(19, 59)) == time(19, 59)
+    # The end is exclusive: the last minute before it is the nearest time inside.
+    assert window.fit(time(20)) == time(19, 59)
+    assert window.fit(time(21, 30)) == time(19, 59)
+
+
+@pytest.mark.parametrize(
+    ("start", "end"), [(time(7, 59), time(20)), (time(9), time(22, 1)), (time(12), time(11))]
+)
+def test_windows_reaching_into_the_night_or_reversed_are_refused(start: time, end: time) -> None:
+    with pytest.raises(ValueError, match=r"22:00–08:00|before end"):
+        SendWindow(start=start, end=end)
+
+
+def test_window_may_end_exactly_at_22() -> None:
+    assert SendWindow(start=time(8), end=time(22)).latest == time(21, 59)
+
+
+def test_bounds_are_local_to_the_borrower() -> None:
+    window = SendWindow()
+    opens = window.opens(date(2026, 12, 1), "Asia/Urumqi")
+    assert opens.isoformat() == "2026-12-01T09:00:00+06:00"
+    assert window.closes(date(2026, 12, 1), "Asia/Urumqi").isoformat() == (
+        "2026-12-01T20:00:00+06:00"
+    )
+    assert window.last_send(date(2026, 12, 1), "Asia/Shanghai").isoformat() == (
+        "2026-12-01T19:59:00+08:00"
+    )
+
+
+def test_contains_reads_the_moment_in_the_borrower_zone() -> None:
+    window = SendWindow()
+    moment = datetime(2026, 12, 1, 10, 30, tzinfo=ZoneInfo("Asia/Shanghai"))  # 08:30 Urumqi
+    assert window.contains(moment, "Asia/Shanghai")
+    assert not window.contains(moment, "Asia/Urumqi")
+
+
+def test_local_time_across_a_dst_change() -> None:
+    spring = local_time(date(2026, 3, 8), time(10), "America/New_York")
+    assert spring.isoformat() == "2026-03-08T10:00:00-04:00"
