@@ -128,8 +128,17 @@ class Renderer:
     def render(
         self, template_id: str, context: MessageContext, locale: str = DEFAULT_LOCALE
     ) -> Rendered:
-        """Render ``template_id`` (a group id picks the borrower's variant) for ``context``."""
+        """Render ``template_id`` for ``context``.
+
+        A group id (``overdue_early/sms``) picks the borrower's stable variant; an id with a
+        variant (``overdue_early/sms.b``) renders that file. To render one exact file — the
+        base file of a group with variants included — use :meth:`render_file`.
+        """
         template = self.resolve(template_id, context.installments[0].borrower.id, locale)
+        return self.render_file(template, context)
+
+    def render_file(self, template: TemplateFile, context: MessageContext) -> Rendered:
+        """Render exactly this catalog file for ``context``."""
         variables = self.variables(context)
         if template.channel is Channel.PUSH:
             title, body = self._render_push(template, variables)
