@@ -72,11 +72,10 @@ def _require_file(path: Path) -> None:
         raise InputError(f"{path}: feed file not found")
 
 
-def _open_text(path: Path) -> IO[str]:
-    # surrogateescape: one badly encoded row is rejected alone instead of stopping the read.
+def _open_text(path: Path, errors: str) -> IO[str]:
     if path.name.lower().endswith(".gz"):
-        return gzip.open(path, "rt", encoding="utf-8-sig", errors="surrogateescape", newline="")
-    return path.open(encoding="utf-8-sig", errors="surrogateescape", newline="")
+        return gzip.open(path, "rt", encoding="utf-8-sig", errors=errors, newline="")
+    return path.open(encoding="utf-8-sig", errors=errors, newline="")
 
 
 def _open_binary(path: Path) -> IO[bytes]:
@@ -86,25 +85,49 @@ def _open_binary(path: Path) -> IO[bytes]:
 
 
 def _csv_items(path: Path) -> Iterator[FeedItem]:
-    with _open_text(path) as handle:
+    # Clean UTF-8, the usual case, is read strictly with no per-row check. At the first
+    # undecodable byte the file is read again tolerantly (surrogateescape), resuming after
+    # the last row already handed out, and each row carrying bad bytes is rejected alone.
+    # Text is decoded a whole chunk at a time, so no row of the failing chunk was handed out.
+    done = 0
+    try:
+        for number, item in _csv_records(path, "strict", after=0):
+            done = number
+            if item is not None:
+                yield item
+    except UnicodeDecodeError:
+        for _, item in _csv_records(path, "surrogateescape", after=done):
+            if item is not None:
+                yield item
+
+
+def _csv_records(path: Path, errors: str, after: int) -> Iterator[tuple[int, FeedItem | None]]:
+    """(row number, item) for every data row after row ``after``; ``None`` for blank lines."""
+    tolerant = errors != "strict"
+    with _open_text(path, errors) as handle:
         reader = csv.reader(handle, strict=True)
         header = _header(path, reader)
         width = len(header)
         number = 0
-        while True:
+        while True:  # ends with the file (StopIteration below)
             number += 1
             try:
                 values = next(reader)
             except StopIteration:
                 return
             except csv.Error as exc:
-                yield RejectedRow(number, "", f"malformed CSV: {exc}")
+                if number > after:
+                    yield number, RejectedRow(number, "", f"malformed CSV: {exc}")
+                continue
+            if number <= after:
                 continue
             if len(values) != width:
-                if values:  # a blank line is skipped but keeps its number
-                    yield _wrong_width(number, width, len(values))
-                continue
-            yield _csv_row(number, header, values)
+                # A blank line is skipped but keeps its number.
+                yield number, _wrong_width(number, width, len(values)) if values else None
+            elif tolerant and _UNDECODABLE.search("".join(values)):
+                yield number, _undecodable(number, header, values)
+            else:
+                yield number, _csv_row(number, header, values)
 
 
 def _header(path: Path, reader: Iterator[list[str]]) -> list[str]:
@@ -128,10 +151,9 @@ def _wrong_width(number: int, width: int, got: int) -> RejectedRow:
 
 
 def _csv_row(number: int, header: list[str], values: list[str]) -> FeedItem:
-    if _UNDECODABLE.search("".join(values)):
-        return _undecodable(number, header, values)
     try:
-        return parse_installment(dict(zip(header, values, strict=True)))
+        # Widths were compared already; a strict zip would only cost time.
+        return parse_installment(dict(zip(header, values)))  # noqa: B905
     except FieldError as exc:
         return RejectedRow(number, exc.field, exc.reason)
 
