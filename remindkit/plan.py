@@ -23,6 +23,7 @@ from typing import Any, Protocol
 
 from remindkit.config import Settings
 from remindkit.errors import TemplateError
+from remindkit.feed import FeedItem, RejectedRow
 from remindkit.models import Channel, Installment, Stage, require_aware
 from remindkit.policy.cadence import Cadence
 from remindkit.policy.calendar import HolidayCalendar
@@ -42,17 +43,6 @@ from remindkit.policy.stages import severity, stage_for, template_group, wants_p
 from remindkit.policy.window import SendWindow, local_time
 
 
-class RejectedRowLike(Protocol):
-    """A feed row that failed validation (``remindkit.feed.RejectedRow``)."""
-
-    @property
-    def row(self) -> int: ...
-    @property
-    def field(self) -> str: ...
-    @property
-    def reason(self) -> str: ...
-
-
 class PickedTemplate(Protocol):
     @property
     def template_id(self) -> str: ...
@@ -62,9 +52,6 @@ class TemplatePicker(Protocol):
     """``remindkit.render.TemplateCatalog.pick``: a stable variant per borrower (SPEC §5.4)."""
 
     def pick(self, group_id: str, borrower_id: str, locale: str = ...) -> PickedTemplate: ...
-
-
-FeedItem = Installment | RejectedRowLike
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -113,7 +100,7 @@ class Plan:
     """Every message decided for the horizon, the feed rows rejected, and warnings."""
 
     messages: tuple[PlannedMessage, ...]
-    rejected_rows: tuple[RejectedRowLike, ...] = ()
+    rejected_rows: tuple[RejectedRow, ...] = ()
     warnings: tuple[str, ...] = ()
 
     @property
@@ -211,7 +198,7 @@ class _Run:
         self._missing_templates: dict[str, bool] = {}
 
     def execute(self, feed: Iterable[FeedItem], warnings: list[str]) -> Plan:
-        rejected: list[RejectedRowLike] = []
+        rejected: list[RejectedRow] = []
         groups = self._collect(feed, rejected)
         messages: list[PlannedMessage] = []
         for borrower_id in sorted(groups):
@@ -225,7 +212,7 @@ class _Run:
         )
 
     def _collect(
-        self, feed: Iterable[FeedItem], rejected: list[RejectedRowLike]
+        self, feed: Iterable[FeedItem], rejected: list[RejectedRow]
     ) -> dict[str, list[_Kept]]:
         groups: dict[str, list[_Kept]] = {}
         hits_for = self.finder.hits

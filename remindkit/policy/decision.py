@@ -57,7 +57,10 @@ class Decision:
         return self.status is MessageStatus.PLANNED
 
 
+_SEPARATOR = "; "
+
+
 def join_notes(*notes: str | None) -> str | None:
-    """Several notes on one message, in the order the policies added them."""
-    kept = [note for note in notes if note]
-    return "; ".join(dict.fromkeys(kept)) if kept else None
+    """Several notes on one message, in the order the policies added them, each once."""
+    parts = [part for note in notes if note for part in note.split(_SEPARATOR)]
+    return _SEPARATOR.join(dict.fromkeys(parts)) if parts else None

@@ -111,7 +111,10 @@ class Hit:
 
 @dataclass(frozen=True, slots=True)
 class StepSchedule:
-    """The rules, applied in order until the day stops moving."""
+    """The rules, applied in order until the day stops moving.
+
+    Contract for rules: an overdue step (offset > 0) is only ever moved later.
+    """
 
     rules: tuple[StepRule, ...] = ()
 
@@ -131,8 +134,13 @@ class StepSchedule:
     ) -> tuple[Hit, ...]:
         """The steps of ``due`` firing on any of ``days``, one (the latest step) per day."""
         wanted = set(days)
+        last = max(wanted)
         by_day: dict[date, list[StepDate]] = {}
         for step in steps:
+            if step.offset_days > 0 and due + timedelta(days=step.offset_days) > last:
+                # Rules only ever move an overdue step later: this one cannot fire in the
+                # horizon, and asking the calendar about it would only warn about a far year.
+                continue
             fired = self.effective(due, step)
             if fired.day in wanted:
                 by_day.setdefault(fired.day, []).append(fired)
@@ -140,7 +148,8 @@ class StepSchedule:
 
 
 def _collapse(day: date, fired: list[StepDate]) -> Hit:
-    latest = max(fired, key=lambda item: item.step.offset_days)
-    others = sorted(item.step.offset_days for item in fired if item is not latest)
+    fired.sort(key=lambda item: item.step.offset_days)
+    latest, others = fired[-1], [item.step.offset_days for item in fired[:-1]]
     merged = f"merged: steps {', '.join(f'{o:+d}' for o in others)}" if others else None
-    return Hit(day=day, step=latest.step, note=join_notes(latest.note, merged))
+    # Keep why the earlier steps moved here: the operator sees one line for all of them.
+    return Hit(day=day, step=latest.step, note=join_notes(*(i.note for i in fired), merged))
