@@ -479,6 +479,8 @@ def _reason(error: Mapping[str, Any], loc: tuple[str | int, ...]) -> str:
         return "unknown key" + _suggestion(loc)
     if kind == "missing":
         return "required"
+    if kind == "too_short":
+        return "must not be empty"
     value = error.get("input")
     if isinstance(value, str | int | float | bool):
         return f"{error['msg']}, got {_shown(value)}"
