@@ -175,11 +175,15 @@ def _jsonl_items(path: Path) -> Iterator[FeedItem]:
 def _json_row(number: int, line: bytes) -> FeedItem:
     try:
         # utf-8-sig: a BOM at the start of the file is dropped, as in the CSV reader.
-        data = json.loads(line.decode("utf-8-sig"), parse_float=Decimal)
+        text = line.decode("utf-8-sig")
     except UnicodeDecodeError:
         return RejectedRow(number, "", _NOT_UTF8)
+    try:
+        data = json.loads(text, parse_float=Decimal)
     except json.JSONDecodeError as exc:
-        return RejectedRow(number, "", f"invalid JSON: {exc.msg} (column {exc.colno})")
+        # Point inside the line, not past its newline (JSON errors at the end report that).
+        column = min(exc.pos, len(text.rstrip())) + 1
+        return RejectedRow(number, "", f"invalid JSON: {exc.msg} (column {column})")
     if not isinstance(data, dict):
         return RejectedRow(number, "", f"expected a JSON object, got {type(data).__name__}")
     try:
