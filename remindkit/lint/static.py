@@ -1,0 +1,206 @@
+"""Checks on the parsed template, before anything runs: syntax, sandbox rules, names, PII.
+
+``unsafe-expression`` reuses the renderer's own sandbox walk
+(:func:`remindkit.render.sandbox.check_template`) so the linter and the renderer never
+disagree, and adds what only a linter can say (``include``/``import``/``extends`` reach
+other files). ``undefined-variable`` checks every name and attribute path against the
+content team's vocabulary, which is read from the renderer's view types so it cannot
+drift, and suggests the closest name (``borrower.nmae`` → ``borrower.name``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+
+import jinja2
+from jinja2 import meta, nodes
+
+from remindkit.lint.findings import Rule, Severity
+from remindkit.models import Platform
+from remindkit.render.renderer import BorrowerView, LoanView
+from remindkit.render.sandbox import check_template
+
+# What each vocabulary name is; dataclass types expose their fields, the others their
+# public attributes (``loan.due_date.year``), ``dict`` anything (``loan.extra.<column>``).
+VOCABULARY: Mapping[str, type] = {
+    "borrower": BorrowerView,
+    "loan": LoanView,
+    "loans": list,
+    "total_due": Decimal,
+    "platform": Platform,
+    "now": datetime,
+    "stage": str,
+}
+_FIELD_TYPES: Mapping[str, type] = {"due_date": date, "amount_due": Decimal, "extra": dict}
+_FILE_NODES = (nodes.Include, nodes.Import, nodes.FromImport, nodes.Extends)
+
+
+@dataclass(frozen=True, slots=True)
+class StaticIssue:
+    rule: Rule
+    severity: Severity
+    line: int
+    message: str
+
+
+def parse(environment: jinja2.Environment, source: str) -> nodes.Template | StaticIssue:
+    """The template's syntax tree, or a ``syntax`` issue naming the line."""
+    try:
+        return environment.parse(source)
+    except jinja2.TemplateSyntaxError as exc:
+        message = (
+            f"模板语法错误：{exc.message}。"
+            "请检查这一行的 {{ }} 和 {% %} 是否成对、拼写是否正确。"
+        )
+        return StaticIssue(Rule.SYNTAX, Severity.ERROR, exc.lineno, message)
+
+
+def check_unsafe(environment: jinja2.Environment, tree: nodes.Template) -> list[StaticIssue]:
+    issues = [
+        StaticIssue(
+            Rule.UNSAFE_EXPRESSION,
+            Severity.ERROR,
+            v.line,
+            f"模板中不允许这种写法（{v.message}）。模板只能使用文案变量和过滤器。",
+        )
+        for v in check_template(tree, lambda name: name in environment.filters)
+    ]
+    issues += [
+        StaticIssue(
+            Rule.UNSAFE_EXPRESSION,
+            Severity.ERROR,
+            node.lineno,
+            "模板不能引用或继承其他文件（include / import / extends），请把文字直接写在本模板里。",
+        )
+        for node in tree.find_all(_FILE_NODES)
+    ]
+    return issues
+
+
+def check_names(tree: nodes.Template) -> list[StaticIssue]:
+    """Unknown top-level names and unknown attribute paths, with a suggestion."""
+    issues: list[StaticIssue] = []
+    for name in sorted(meta.find_undeclared_variables(tree) - set(VOCABULARY) - {"range"}):
+        line = next(n.lineno for n in tree.find_all(nodes.Name) if n.name == name)
+        issues.append(_undefined(line, name, _suggest(name, VOCABULARY)))
+    loop_vars = _loop_variables(tree)
+    for attribute in tree.find_all(nodes.Getattr):
+        issue = _check_path(attribute, loop_vars)
+        if issue is not None and issue not in issues:  # a.b.c and a.b both stop at a bad b
+            issues.append(issue)
+    return issues
+
+
+def _undefined(line: int, path: str, hint: str) -> StaticIssue:
+    suggestion = f"，是不是想写 {hint}？" if hint else "。"
+    return StaticIssue(
+        Rule.UNDEFINED_VARIABLE,
+        Severity.ERROR,
+        line,
+        f"变量 {path} 不存在{suggestion}可用的变量见 README 的“模板变量”一节。",
+    )
+
+
+def _loop_variables(tree: nodes.Template) -> dict[str, type]:
+    """``{% for item in loans %}`` binds ``item`` to a loan."""
+    bound: dict[str, type] = {}
+    for loop in tree.find_all(nodes.For):
+        source = loop.iter.node if isinstance(loop.iter, nodes.Filter) else loop.iter
+        over_loans = isinstance(source, nodes.Name) and source.name == "loans"
+        if over_loans and isinstance(loop.target, nodes.Name):
+            bound[loop.target.name] = LoanView
+    return bound
+
+
+def _check_path(node: nodes.Getattr, loop_vars: Mapping[str, type]) -> StaticIssue | None:
+    parts = _path(node)
+    if parts is None:
+        return None
+    root, *attrs = parts
+    kind = VOCABULARY.get(root) or loop_vars.get(root)
+    if kind is None:
+        return None  # a {% set %} or macro variable: its type is unknown
+    walked = root
+    for attr in attrs:
+        fields = _attributes(kind)
+        if fields is None:
+            return None
+        if attr not in fields:
+            return _undefined(node.lineno, f"{walked}.{attr}", _suggest(attr, fields, walked))
+        kind = fields[attr]
+        walked = f"{walked}.{attr}"
+    return None
+
+
+def _path(node: nodes.Node) -> list[str] | None:
+    """``borrower.name`` → ["borrower", "name"] for a plain chain of names, else None."""
+    attrs: list[str] = []
+    while isinstance(node, nodes.Getattr):
+        attrs.append(node.attr)
+        node = node.node
+    if not isinstance(node, nodes.Name):
+        return None
+    return [node.name, *reversed(attrs)]
+
+
+def _attributes(kind: type) -> dict[str, type] | None:
+    if kind is dict:
+        return None  # loan.extra.<column>: any feed column
+    if dataclasses.is_dataclass(kind):
+        return {f.name: _FIELD_TYPES.get(f.name, str) for f in dataclasses.fields(kind)}
+    return {name: object for name in dir(kind) if not name.startswith("_")}
+
+
+def _suggest(name: str, known: Mapping[str, object], prefix: str = "") -> str:
+    close = difflib.get_close_matches(name, list(known), n=1, cutoff=0.6)
+    if not close:
+        return ""
+    return f"{prefix}.{close[0]}" if prefix else close[0]
+
+
+# -- pii, statically: which vocabulary values a template prints -----------------------------
+def check_pii_usage(tree: nodes.Template) -> list[StaticIssue]:
+    """``borrower.phone`` unmasked (error), full name and full loan id (warnings)."""
+    loans = {"loan", *_loop_variables(tree)}
+    issues: list[StaticIssue] = []
+    for node, parent in _with_parents(tree):
+        path = _path(node) if isinstance(node, nodes.Getattr) else None
+        if path == ["borrower", "phone"] and not _filtered(parent, "mask_phone"):
+            issues.append(_pii(node.lineno, Severity.ERROR, _PHONE))
+        elif path == ["borrower", "name"]:
+            issues.append(_pii(node.lineno, Severity.WARNING, _NAME))
+        elif path is not None and len(path) == 2 and path[0] in loans and path[1] == "id":
+            issues.append(_pii(node.lineno, Severity.WARNING, _LOAN_ID))
+    return sorted(issues, key=lambda issue: issue.line)
+
+
+_PHONE = (
+    "完整手机号 borrower.phone 不能出现在消息里，"
+    "请写成 {{ borrower.phone|mask_phone }}（显示为 138****8000）。"
+)
+_NAME = (
+    "消息里出现了借款人的完整姓名 borrower.name。短信和推送可能被他人看到，"
+    "建议用 borrower.honorific（如“王先生”）。"
+)
+_LOAN_ID = "消息里出现了完整借款编号，建议只写“尾号{{ loan.tail }}”。"
+
+
+def _pii(line: int, severity: Severity, message: str) -> StaticIssue:
+    return StaticIssue(Rule.PII, severity, line, message)
+
+
+def _filtered(parent: nodes.Node | None, name: str) -> bool:
+    return isinstance(parent, nodes.Filter) and parent.name == name
+
+
+def _with_parents(tree: nodes.Node) -> Iterator[tuple[nodes.Node, nodes.Node | None]]:
+    stack: list[tuple[nodes.Node, nodes.Node | None]] = [(tree, None)]
+    while stack:
+        node, parent = stack.pop()
+        yield node, parent
+        stack.extend((child, node) for child in node.iter_child_nodes())
