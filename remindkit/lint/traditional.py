@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 from typing import Protocol, cast
 
 # In GB2312 and valid in simplified writing although OpenCC's t2s table maps them.
@@ -41,9 +41,16 @@ def _might_be_cjk(text: str) -> bool:
     return any("\u3400" <= char <= "\u9fff" or "\uf900" <= char <= "\ufaff" for char in text)
 
 
+@lru_cache(maxsize=8192)
+def _changes_alone(char: str) -> bool:
+    return _converter().convert(char) != char
+
+
 def find_traditional(text: str) -> Iterator[TraditionalChar]:
     """Every traditional character in ``text`` with its simplified form."""
-    if not _might_be_cjk(text):
+    # The phrase-aware conversion is slow in pure Python; a text none of whose characters
+    # would change on its own (nearly every simplified text) cannot change as a whole.
+    if not _might_be_cjk(text) or not any(_changes_alone(char) for char in set(text)):
         return
     converter = _converter()
     converted = converter.convert(text)
