@@ -82,3 +82,8 @@ def test_gap_is_real_elapsed_time_across_a_dst_change() -> None:
 def test_negative_caps_are_refused(field: str) -> None:
     with pytest.raises(ValueError, match="negative"):
         Caps(**{field: -1})  # type: ignore[arg-type]
+
+
+def test_a_slot_exactly_at_the_window_end_is_too_late() -> None:
+    decisions = apply_caps([_request(18, "L1"), _request(18, "L2")], Caps())
+    assert decisions[1] == Decision.suppress("min_gap")
