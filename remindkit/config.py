@@ -9,13 +9,10 @@ Secrets never live here: provider credentials come from the environment.
 
 from __future__ import annotations
 
-import difflib
 import os
 import re
 import tomllib
-import types
-import typing
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from datetime import time
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -31,8 +28,8 @@ from pydantic import (
     field_validator,
     model_validator,
 )
-from pydantic_core import PydanticCustomError
 
+from remindkit.config_errors import config_error, first_error, shown
 from remindkit.errors import ConfigError
 from remindkit.models import Channel, Platform
 
@@ -50,16 +47,6 @@ _CLOCK = re.compile(r"(\d{1,2}):(\d{2})")
 _SIGNATURE = re.compile(r"[A-Za-z0-9\u3400-\u4dbf\u4e00-\u9fff]+")
 _URL = re.compile(r"https?://\S+")
 _STORE_URL = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://\S*")
-_PLAIN_KEY = re.compile(r"[A-Za-z0-9_-]+")
-
-
-def _config_error(reason: str, at: tuple[str | int, ...] = ()) -> PydanticCustomError:
-    """A validation error with our own wording; ``at`` extends the location (model checks)."""
-    return PydanticCustomError("remindkit_config", "{reason}", {"reason": reason, "at": at})
-
-
-def _shown(value: object) -> str:
-    return f'"{value}"' if isinstance(value, str) else repr(value)
 
 
 def _hhmm(value: time) -> str:
@@ -70,12 +57,12 @@ def _parse_clock(value: object) -> time:
     """``"09:30"`` or a TOML local time (``09:30:00``); no time zones: windows are local."""
     if isinstance(value, time):
         if value.tzinfo is not None:
-            raise _config_error(f"expected a local time HH:MM without offset, got {value}")
+            raise config_error(f"expected a local time HH:MM without offset, got {value}")
         return value
     match = _CLOCK.fullmatch(value.strip()) if isinstance(value, str) else None
     if match and int(match[1]) < 24 and int(match[2]) < 60:
         return time(int(match[1]), int(match[2]))
-    raise _config_error(f"expected HH:MM, got {_shown(value)}")
+    raise config_error(f"expected HH:MM, got {shown(value)}")
 
 
 ClockTime = Annotated[time, BeforeValidator(_parse_clock)]
@@ -101,7 +88,7 @@ class ContactWindow(_Frozen):
     @classmethod
     def _start_allowed(cls, value: time) -> time:
         if in_no_contact_period(value):
-            raise _config_error(
+            raise config_error(
                 f"{_hhmm(value)} is inside the 22:00–08:00 no-contact period; "
                 f"hard limit: {NO_CONTACT_RULE}"
             )
@@ -112,7 +99,7 @@ class ContactWindow(_Frozen):
     def _end_allowed(cls, value: time) -> time:
         # The end is exclusive, so a window may end exactly at 22:00.
         if value > NO_CONTACT_START or value <= NO_CONTACT_END:
-            raise _config_error(
+            raise config_error(
                 f"{_hhmm(value)} reaches into the 22:00–08:00 no-contact period; "
                 f"hard limit: {NO_CONTACT_RULE}"
             )
@@ -121,7 +108,7 @@ class ContactWindow(_Frozen):
     @model_validator(mode="after")
     def _ordered(self) -> ContactWindow:
         if self.start >= self.end:
-            raise _config_error(
+            raise config_error(
                 f"{_hhmm(self.end)} must be later than window.start ({_hhmm(self.start)})",
                 ("end",),
             )
@@ -147,14 +134,14 @@ class Step(_Frozen):
     @classmethod
     def _distinct_channels(cls, value: tuple[Channel, ...]) -> tuple[Channel, ...]:
         if len(set(value)) != len(value):
-            raise _config_error(f"a channel is listed twice: {[c.value for c in value]}")
+            raise config_error(f"a channel is listed twice: {[c.value for c in value]}")
         return value
 
     @field_validator("send_time")
     @classmethod
     def _send_time_allowed(cls, value: time) -> time:
         if in_no_contact_period(value):
-            raise _config_error(
+            raise config_error(
                 f"{_hhmm(value)} is inside the 22:00–08:00 no-contact period; "
                 f"hard limit: {NO_CONTACT_RULE}"
             )
@@ -171,7 +158,7 @@ class CadenceProfile(_Frozen):
         seen: dict[int, int] = {}
         for index, step in enumerate(self.steps):
             if step.offset_days in seen:
-                raise _config_error(
+                raise config_error(
                     f"offset {step.offset_days} already used by steps[{seen[step.offset_days]}]",
                     ("steps", index, "offset_days"),
                 )
@@ -214,20 +201,20 @@ class PlatformSettings(_Frozen):
     def _carrier_signature(cls, value: str) -> str:
         # Carrier rules (collection-rules §4): letters, digits or CJK; 2–12 chars; no 【】.
         if "【" in value or "】" in value:
-            raise _config_error("write the signature without 【】; they are added when sending")
+            raise config_error("write the signature without 【】; they are added when sending")
         if not _SIGNATURE.fullmatch(value):
-            raise _config_error(f"letters, digits or Chinese characters only, got {_shown(value)}")
+            raise config_error(f"letters, digits or Chinese characters only, got {shown(value)}")
         if not 2 <= len(value) <= 12:
-            raise _config_error(f"must be 2–12 characters, got {len(value)}")
+            raise config_error(f"must be 2–12 characters, got {len(value)}")
         if value.isdigit():
-            raise _config_error("must not be all digits")
+            raise config_error("must not be all digits")
         return value
 
     @field_validator("repay_url")
     @classmethod
     def _web_url(cls, value: str) -> str:
         if not _URL.fullmatch(value):
-            raise _config_error(f"expected an http(s) URL, got {_shown(value)}")
+            raise config_error(f"expected an http(s) URL, got {shown(value)}")
         return value
 
     def to_platform(self) -> Platform:
@@ -262,14 +249,14 @@ def _default_providers() -> dict[Channel, str]:
 
 def _check_store_url(value: str) -> str:
     if not _STORE_URL.fullmatch(value):
-        raise _config_error(f"expected a database URL such as {DEFAULT_STORE_URL}")
+        raise config_error(f"expected a database URL such as {DEFAULT_STORE_URL}")
     return value
 
 
 def _check_providers(value: dict[Channel, str]) -> dict[Channel, str]:
     for channel, name in value.items():
         if not name.strip():
-            raise _config_error("provider name must not be empty", (channel.value,))
+            raise config_error("provider name must not be empty", (channel.value,))
     return value
 
 
@@ -293,7 +280,7 @@ class Settings(_Frozen):
     @classmethod
     def _has_default(cls, value: dict[str, CadenceProfile]) -> dict[str, CadenceProfile]:
         if "default" not in value:
-            raise _config_error('a profile named "default" is required')
+            raise config_error('a profile named "default" is required')
         return value
 
     @field_validator("store_url")
@@ -355,7 +342,7 @@ class _ConfigFile(_Frozen):
         if isinstance(value, Mapping):
             for name in PlatformSettings.model_fields:
                 if name not in value:
-                    raise _config_error("required in [platform]", (name,))
+                    raise config_error("required in [platform]", (name,))
         return value
 
 
@@ -380,7 +367,7 @@ def load_settings(path: Path | None = None) -> Settings:
     try:
         parsed = _ConfigFile.model_validate(raw)
     except ValidationError as exc:
-        raise _first_error(exc) from None
+        raise first_error(exc, _ConfigFile) from None
     return _build(parsed, raw, path.parent, path)
 
 
@@ -446,71 +433,3 @@ def _build(
         providers={**_default_providers(), **parsed.providers},
         source_path=source,
     )
-
-
-# --- pydantic error → ConfigError("dotted.key[i]", reason) --------------------------------
-
-
-def _first_error(exc: ValidationError) -> ConfigError:
-    error = exc.errors()[0]
-    loc: tuple[str | int, ...] = tuple(error["loc"])
-    ctx = error.get("ctx") or {}
-    loc = tuple(part for part in loc if part not in ("[key]", "[keys]")) + tuple(ctx.get("at", ()))
-    return ConfigError(dotted_key(loc), _reason(error, loc))
-
-
-def dotted_key(loc: Sequence[str | int]) -> str:
-    """``("cadence", "default", "steps", 2, "x")`` → ``cadence.default.steps[2].x``."""
-    key = ""
-    for part in loc:
-        if isinstance(part, int):
-            key += f"[{part}]"
-        else:
-            name = part if _PLAIN_KEY.fullmatch(part) else f'"{part}"'
-            key += f".{name}" if key else name
-    return key
-
-
-def _reason(error: Mapping[str, Any], loc: tuple[str | int, ...]) -> str:
-    kind = error["type"]
-    if kind == "remindkit_config":
-        return str(error["msg"])
-    if kind == "extra_forbidden":
-        return "unknown key" + _suggestion(loc)
-    if kind == "missing":
-        return "required"
-    if kind == "too_short":
-        return "must not be empty"
-    value = error.get("input")
-    if isinstance(value, str | int | float | bool):
-        return f"{error['msg']}, got {_shown(value)}"
-    return str(error["msg"])
-
-
-def _suggestion(loc: tuple[str | int, ...]) -> str:
-    known = _known_keys(loc[:-1])
-    close = difflib.get_close_matches(str(loc[-1]), known, n=1)
-    return f" (did you mean {close[0]!r}?)" if close else f" (known: {', '.join(known)})"
-
-
-def _known_keys(parent: tuple[str | int, ...]) -> list[str]:
-    """Field names of the model at ``parent`` inside the file, for "did you mean" hints."""
-    current: Any = _ConfigFile
-    for part in parent:
-        if isinstance(current, type) and issubclass(current, BaseModel):
-            field = current.model_fields.get(str(part))
-            current = None if field is None else _unwrap(field.annotation)
-        else:
-            args = typing.get_args(current)
-            current = _unwrap(args[-1] if isinstance(part, str) else args[0]) if args else None
-    if isinstance(current, type) and issubclass(current, BaseModel):
-        return sorted(current.model_fields)
-    return []
-
-
-def _unwrap(annotation: Any) -> Any:
-    """``X | None`` → ``X``; other annotations unchanged."""
-    args = [arg for arg in typing.get_args(annotation) if arg is not type(None)]
-    if typing.get_origin(annotation) in (typing.Union, types.UnionType) and len(args) == 1:
-        return args[0]
-    return annotation

@@ -14,9 +14,9 @@ from remindkit.config import (
     Settings,
     Step,
     default_settings,
-    dotted_key,
     load_settings,
 )
+from remindkit.config_errors import dotted_key
 from remindkit.errors import ConfigError
 from remindkit.models import Channel, Platform
 
