@@ -7,22 +7,28 @@ reach Python internals, the file system or the network, nor hang a worker. Three
    private/dunder attributes, names outside the vocabulary's globals (``self``, ``lipsum``,
    ``cycler`` …), loops over anything but context data or a small ``range``, and
    arithmetic on string literals. The linter reports the same violations as findings.
-2. The immutable sandbox refuses underscore attributes and mutating methods at run time.
-3. Run-time budgets: ``*`` and ``**`` are intercepted and refused when they would build a
-   huge string, list or number; ``range`` is capped; filters that pad or repeat text are
-   not available.
+2. The immutable sandbox refuses underscore attributes, methods and mutating methods at
+   run time (``attribute=`` arguments of filters included).
+3. Run-time budgets: ``*``, ``+``, ``~``, ``**`` and the growing filters are refused when
+   they would build a huge string, list or number; ``range`` is capped; filters that pad
+   or repeat text are not available; one render may take at most ``MAX_STEPS`` loop
+   iterations and calls (nested loops, recursive macros) and output ``MAX_OUTPUT``
+   characters. Loops and ``~`` are wrapped in hidden budget filters when compiled.
 """
 
 from __future__ import annotations
 
 import math
 import operator
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from jinja2 import StrictUndefined, nodes
+from jinja2 import StrictUndefined, nodes, pass_context, pass_eval_context
 from jinja2.exceptions import SecurityError
+from jinja2.filters import do_join, do_replace
+from jinja2.nodes import EvalContext
+from jinja2.runtime import Context, Undefined
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from remindkit.render.filters import FILTERS
@@ -30,6 +36,13 @@ from remindkit.render.filters import FILTERS
 MAX_RANGE = 1000
 MAX_SEQUENCE = 10_000  # characters or items a `*` may build
 MAX_POWER_BITS = 256
+MAX_INT_BITS = 4096  # a product of whole numbers may not grow past this
+MAX_STEPS = 2 * MAX_RANGE  # loop iterations plus calls in one render
+MAX_OUTPUT = 100_000  # characters all `{{ }}` outputs of one render may add up to
+# Hidden filters the compiler wraps around loops and `~`: not valid Jinja names, so no
+# template can write or skip them.
+LOOP_BUDGET = "remindkit:loop"
+TEXT_BUDGET = "remindkit:text"
 ALLOWED_GLOBALS = frozenset({"range"})
 # Jinja built-in filters a template may use; padding/repeating ones (center, indent,
 # wordwrap, format) and attribute-walking ones are left out on purpose.
@@ -68,11 +81,40 @@ class ReminderSandbox(ImmutableSandboxedEnvironment):
     which halves the cost of a render. Everything else goes through the full sandbox.
     """
 
-    intercepted_binops = frozenset({"*", "**"})
+    intercepted_binops = frozenset({"*", "**", "+", "%"})
 
     def __init__(self, **options: Any) -> None:
         super().__init__(**options)
         self.plain_data: dict[type, frozenset[str]] = {}
+        self.finalize = _count_output
+
+    def is_safe_attribute(self, obj: Any, attr: str, value: Any) -> bool:
+        # Templates never call methods (check_template refuses calls), so reading one could
+        # only print a Python repr such as <built-in method replace of datetime ...>.
+        return not callable(value) and super().is_safe_attribute(obj, attr, value)
+
+    def wrap_str_format(self, value: Any) -> None:
+        # Jinja hands out a sandboxed str.format; reading it is refused like any method.
+        return None
+
+    def unsafe_undefined(self, obj: Any, attribute: str) -> Undefined:
+        # Jinja returns an undefined that fails only when used; a sort key or a single-item
+        # max() never uses it. Refuse at once, without naming Python types.
+        raise SecurityError(f"access to '{attribute}' is not allowed in reminder templates")
+
+    def call(self, context: Context, obj: Any, /, *args: Any, **kwargs: Any) -> Any:
+        _spend_steps(context, 1)  # recursive macros fan out without any loop
+        return super().call(context, obj, *args, **kwargs)
+
+    def _generate(
+        self,
+        source: nodes.Template,
+        name: str | None,
+        filename: str | None,
+        defer_init: bool = False,
+    ) -> str:
+        _wrap_budgets(source)
+        return super()._generate(source, name, filename, defer_init=defer_init)
 
     def getattr(self, obj: Any, attribute: str) -> Any:
         fields = self.plain_data.get(type(obj))
@@ -87,10 +129,26 @@ class ReminderSandbox(ImmutableSandboxedEnvironment):
         if operator_name == "**":
             _check_power(left, right)
             return operator.pow(left, right)
-        return super().call_binop(context, operator_name, left, right)
+        if operator_name == "%" and isinstance(left, str):
+            # '%999999999s' % x builds a gigabyte; templates join text with ~ instead.
+            raise SecurityError("formatting text with % is not allowed in reminder templates")
+        result = super().call_binop(context, operator_name, left, right)
+        return _check_size(result, "+")
+
+
+def _check_size(value: Any, what: str) -> Any:
+    if isinstance(value, str | list | tuple) and len(value) > MAX_SEQUENCE:
+        raise SecurityError(
+            f"'{what}' built {len(value)} characters or items, more than {MAX_SEQUENCE}"
+        )
+    return value
 
 
 def _check_repeat(left: Any, right: Any) -> None:
+    if isinstance(left, int) and isinstance(right, int):
+        if left.bit_length() + right.bit_length() > MAX_INT_BITS:
+            raise SecurityError("number too large for a message template")
+        return
     for seq, times in ((left, right), (right, left)):
         if (
             isinstance(seq, str | list | tuple)
@@ -122,16 +180,112 @@ def build_environment() -> ReminderSandbox:
     )
     env.filters = {k: v for k, v in env.filters.items() if k in ALLOWED_BUILTIN_FILTERS}
     env.filters.update(FILTERS)
+    env.filters |= {
+        "join": _bounded_join,
+        "replace": _bounded_replace,
+        LOOP_BUDGET: _budgeted_loop,
+        TEXT_BUDGET: _budgeted_text,
+    }
     env.globals = {"range": _safe_range}
     env.tests = dict(env.tests)
     return env
+
+
+# What one render may still spend lives on the render's Jinja context, which the template's
+# blocks and macros share; plain dict entries keep the per-output cost small.
+_STEPS_LEFT = "_remindkit_steps_left"
+_CHARS_LEFT = "_remindkit_chars_left"
+
+
+def _spend_steps(context: Context, steps: int) -> None:
+    state = context.__dict__
+    left = state[_STEPS_LEFT] = state.get(_STEPS_LEFT, MAX_STEPS) - steps
+    if left < 0:
+        raise SecurityError(
+            f"more than {MAX_STEPS} loop iterations and calls in one message: simplify the loops"
+        )
+
+
+@pass_context
+def _count_output(context: Context, value: Any) -> str:
+    text = value if type(value) is str else str(value)
+    state = context.__dict__
+    left = state[_CHARS_LEFT] = state.get(_CHARS_LEFT, MAX_OUTPUT) - len(text)
+    if left < 0:
+        raise SecurityError(f"the message text grows past {MAX_OUTPUT} characters")
+    return text
+
+
+@pass_context
+def _budgeted_loop(context: Context, iterable: Any) -> Any:
+    try:
+        size = len(iterable)
+    except TypeError:  # a generator (unique, reverse …): charge item by item
+        return _counted(context, iterable)
+    _spend_steps(context, size)
+    return iterable
+
+
+def _counted(context: Context, iterable: Iterable[Any]) -> Iterator[Any]:
+    for item in iterable:
+        _spend_steps(context, 1)
+        yield item
+
+
+def _budgeted_text(value: Any) -> Any:
+    return _check_size(value, "~")
+
+
+@pass_eval_context
+def _bounded_join(eval_ctx: EvalContext, value: Any, d: str = "", attribute: Any = None) -> str:
+    return _check_size(do_join(eval_ctx, value, d, attribute), "join")  # type: ignore[no-any-return]
+
+
+@pass_eval_context
+def _bounded_replace(
+    eval_ctx: EvalContext, s: str, old: str, new: str, count: int | None = None
+) -> str:
+    text, old_text, new_text = str(s), str(old), str(new)
+    hits = text.count(old_text) if count is None else min(count, text.count(old_text))
+    if len(text) + hits * (len(new_text) - len(old_text)) > MAX_SEQUENCE:
+        raise SecurityError(f"replace would build more than {MAX_SEQUENCE} characters")
+    return do_replace(eval_ctx, s, old, new, count)
+
+
+def _wrap_budgets(tree: nodes.Template) -> None:
+    """Route every loop's iterable and every ``~`` through the budget filters (idempotent)."""
+    for loop in tree.find_all(nodes.For):
+        if not _is_budget(loop.iter, LOOP_BUDGET):
+            loop.iter = _budget_filter(loop.iter, LOOP_BUDGET)
+    for parent in list(tree.find_all(nodes.Node)):
+        for name, child in parent.iter_fields():
+            if isinstance(child, nodes.Concat) and not _is_budget(parent, TEXT_BUDGET):
+                setattr(parent, name, _budget_filter(child, TEXT_BUDGET))
+            elif isinstance(child, list):
+                child[:] = [
+                    _budget_filter(item, TEXT_BUDGET)
+                    if isinstance(item, nodes.Concat) and not _is_budget(parent, TEXT_BUDGET)
+                    else item
+                    for item in child
+                ]
+
+
+def _is_budget(node: nodes.Node, name: str) -> bool:
+    return isinstance(node, nodes.Filter) and node.name == name
+
+
+def _budget_filter(node: nodes.Node, name: str) -> nodes.Filter:
+    wrapped = nodes.Filter(node, name, [], [], None, None, lineno=node.lineno)
+    if node.environment is not None:
+        wrapped.set_environment(node.environment)
+    return wrapped
 
 
 def check_template(tree: nodes.Template, filters: Callable[[str], bool]) -> Iterator[Violation]:
     """Every sandbox violation in a parsed template, in source order."""
     macros = frozenset(macro.name for macro in tree.find_all(nodes.Macro))
     kinds = (nodes.Getattr, nodes.Getitem, nodes.Name, nodes.Call, nodes.Filter, nodes.For,
-             nodes.Mul, nodes.Pow)  # fmt: skip
+             nodes.Mul, nodes.Pow, nodes.Mod)  # fmt: skip
     for node in tree.find_all(kinds):
         message = _violation(node, filters, macros)
         if message:
@@ -151,6 +305,12 @@ def _violation(  # noqa: PLR0911 - one early return per sandbox rule
         return _call_violation(node, macros)
     if isinstance(node, nodes.Filter) and not filters(node.name):
         return f"filter '{node.name}' is not available in reminder templates"
+    if isinstance(node, nodes.Filter) and any(
+        kw.key == "attribute" and _private_key(kw.value, dotted=True) for kw in node.kwargs
+    ):
+        return "access to private attribute by attribute= is not allowed"
+    if isinstance(node, nodes.Mod) and _literal_sequence(node.left):
+        return "formatting text with % is not allowed in reminder templates"
     if isinstance(node, nodes.For) and not _bounded_iterable(node.iter):
         return "loops may only iterate over context data (such as loans) or a small range()"
     if isinstance(node, nodes.Pow):
@@ -162,8 +322,11 @@ def _violation(  # noqa: PLR0911 - one early return per sandbox rule
     return None
 
 
-def _private_key(arg: nodes.Node) -> bool:
-    return isinstance(arg, nodes.Const) and isinstance(arg.value, str) and arg.value.startswith("_")
+def _private_key(arg: nodes.Node, dotted: bool = False) -> bool:
+    if not isinstance(arg, nodes.Const) or not isinstance(arg.value, str):
+        return False
+    parts = arg.value.split(".") if dotted else [arg.value]
+    return any(part.startswith("_") for part in parts)
 
 
 def _call_violation(node: nodes.Call, macros: frozenset[str]) -> str | None:
