@@ -7,7 +7,7 @@ same few dates and a limited set of amounts many thousands of times.
 from __future__ import annotations
 
 from datetime import date, datetime
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from functools import lru_cache
 from typing import Any
 
@@ -24,17 +24,29 @@ _RELATIVE_NAMES = {-2: "前天", -1: "昨天", 0: "今天", 1: "明天", 2: "后
 
 def _as_decimal(value: object, filter_name: str) -> Decimal:
     if isinstance(value, Decimal):
-        return value
-    if isinstance(value, int) and not isinstance(value, bool):
+        amount = value
+    elif isinstance(value, int) and not isinstance(value, bool):
         return Decimal(value)
-    if isinstance(value, str):
-        return Decimal(value)
-    raise TypeError(f"{filter_name} needs a Decimal amount, got {type(value).__name__}")
+    elif isinstance(value, str):  # e.g. an extra feed column
+        try:
+            amount = Decimal(value.strip())
+        except InvalidOperation:
+            raise ValueError(f"{filter_name} needs a decimal amount, got {value!r}") from None
+    else:
+        raise TypeError(f"{filter_name} needs a Decimal amount, got {type(value).__name__}")
+    if not amount.is_finite():  # "NaN" would print as NaN.00元
+        raise ValueError(f"{filter_name} needs a finite amount, got {value!r}")
+    return amount
+
+
+def _to_fen(amount: Decimal) -> Decimal:
+    # 四舍五入 as on statements, not Decimal's default banker's rounding (0.125 → 0.13).
+    return amount.quantize(CENT, rounding=ROUND_HALF_UP)
 
 
 @lru_cache(maxsize=16384)
 def _yuan(amount: Decimal) -> str:
-    return format_decimal(amount.quantize(CENT), format="#,##0.00", locale=LOCALE) + "元"
+    return format_decimal(_to_fen(amount), format="#,##0.00", locale=LOCALE) + "元"
 
 
 def yuan(value: object) -> str:
@@ -44,7 +56,7 @@ def yuan(value: object) -> str:
 
 @lru_cache(maxsize=16384)
 def _rmb_upper(amount: Decimal) -> str:
-    text: str = cn2an.an2cn(str(amount.quantize(CENT)), "rmb")
+    text: str = cn2an.an2cn(str(_to_fen(amount)), "rmb")
     return text
 
 
