@@ -7,6 +7,7 @@ unknown, because guessing a borrower's gender is worse than a neutral form.
 
 from __future__ import annotations
 
+import re
 from functools import lru_cache
 
 from remindkit.models import Gender
@@ -88,6 +89,7 @@ COMPOUND_SURNAMES = frozenset(
 NEUTRAL_TITLE = "先生/女士"
 _TITLES = {Gender.MALE: "先生", Gender.FEMALE: "女士", Gender.UNKNOWN: NEUTRAL_TITLE}
 _NAME_DOTS = ("·", "•", "・", "．")
+_HAN = re.compile("[\u3400-\u9fff\uf900-\ufaff\U00020000-\U0003ffff]")
 
 
 @lru_cache(maxsize=65536)
@@ -97,13 +99,13 @@ def surname_of(name: str) -> str:
     - Han names: the compound surname (欧阳娜娜 → 欧阳) or the first character (王芳 → 王).
     - Transliterated names with a middle dot (买买提·艾力): the first part, which is how
       such names are addressed (买买提先生); they have no family name in the Han sense.
-    - Latin-script names (John Smith): the last word.
+    - Names without Han characters (John Smith, José García): the last word.
     """
     name = name.strip()
     for dot in _NAME_DOTS:
         if dot in name:
             return name.split(dot, 1)[0].strip()
-    if name.isascii():
+    if not _HAN.search(name):  # not isascii(): José García must not become J先生
         words = name.split()
         return words[-1] if words else name
     if len(name) >= 3 and name[:2] in COMPOUND_SURNAMES:
