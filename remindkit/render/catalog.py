@@ -171,7 +171,8 @@ class TemplateCatalog:
         cached = self._files.get((locale, template_id))
         if cached is not None:
             return cached
-        source = path.read_text(encoding="utf-8")
+        # utf-8-sig: editors on Windows save a BOM, which would hide the metadata block.
+        source = path.read_text(encoding="utf-8-sig")
         stage, channel, variant = split_template_id(template_id)
         meta, meta_end = parse_metadata(template_id, source)
         try:
@@ -211,7 +212,12 @@ def parse_metadata(template_id: str, source: str) -> tuple[TemplateMeta, int]:
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 2 if mark is not None else 1
-        raise TemplateSyntaxError(template_id, f"metadata: {exc}", line) from exc
+        # PyYAML's own text counts lines of the YAML alone and names "<unicode string>".
+        problem = getattr(exc, "problem", None) or "not valid YAML"
+        column = f", column {mark.column + 1}" if mark is not None else ""
+        raise TemplateSyntaxError(
+            template_id, f"metadata: invalid YAML: {problem}{column}", line
+        ) from exc
     if not isinstance(data, dict):
         raise TemplateSyntaxError(template_id, "metadata must be a YAML mapping", 2)
     return _validate_meta(template_id, data, match.group("yaml")), end_line
