@@ -101,8 +101,14 @@ def worst_cases(stage: str, worst: WorstCase, platform: Platform) -> Iterator[Sa
                     installments=_installments(worst, count, now.date() - timedelta(days=days)),
                     now=now,
                 )
-                name = f"最长情形（逾期{days}天，{count}笔，{now.date().isoformat()}）"
+                name = f"最长情形（{_when(days)}，{count}笔，{now.date().isoformat()}）"
                 yield Sample(name=name, context=context, platform=platform)
+
+
+def _when(days_past_due: int) -> str:
+    if days_past_due < 0:
+        return f"到期前{-days_past_due}天"
+    return f"逾期{days_past_due}天" if days_past_due else "到期当天"
 
 
 def _installments(worst: WorstCase, count: int, due: date) -> tuple[Installment, ...]:

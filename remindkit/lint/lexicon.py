@@ -213,12 +213,17 @@ def _entry(index: int, raw: Mapping[str, Any], categories: Mapping[str, Category
         raise ConfigError(where, f"invalid entry: {exc}") from exc
 
 
+def _literals(terms: Iterable[str]) -> re.Pattern[str]:
+    """One regex for a list of phrases; an empty list matches nothing (not everything)."""
+    return re.compile(_alternation(terms, ()) or "(?!)")
+
+
 def _negation(raw: Mapping[str, Any]) -> Negation:
     return Negation(
         window=int(raw.get("window", 16)),
-        cues=re.compile(_alternation(raw.get("cues", ()), ())),
-        breakers=re.compile(_alternation(raw.get("breakers", ()), ())),
-        frames=re.compile(_alternation(raw.get("frames", ()), ())),
+        cues=_literals(raw.get("cues", ())),
+        breakers=_literals(raw.get("breakers", ())),
+        frames=_literals(raw.get("frames", ())),
     )
 
 
