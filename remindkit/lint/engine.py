@@ -121,7 +121,6 @@ def load_template(path: Path) -> tuple[TemplateFile, list[Finding]]:
     name = path.name.removesuffix(SUFFIX)
     template_id = f"{stage}/{name}"
     channel_name, _, variant = name.partition(".")
-    source = path.read_text(encoding="utf-8")
     findings: list[Finding] = []
 
     def problem(line: int, message: str, severity: Severity = Severity.ERROR) -> None:
@@ -132,6 +131,13 @@ def load_template(path: Path) -> tuple[TemplateFile, list[Finding]]:
             )
         )
 
+    raw = path.read_bytes()
+    try:
+        source = raw.decode("utf-8-sig")  # -sig: editors on Windows save a byte-order mark
+    except UnicodeDecodeError as exc:
+        line = raw.count(b"\n", 0, exc.start) + 1
+        problem(line, "文件不是 UTF-8 编码，请用 UTF-8 另存（无法识别的字节已替换为 �）。")
+        source = raw.decode("utf-8-sig", errors="replace")
     try:
         meta, meta_end = parse_metadata(template_id, source)
     except TemplateSyntaxError as exc:
