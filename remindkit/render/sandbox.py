@@ -208,7 +208,12 @@ def _spend_steps(context: Context, steps: int) -> None:
 
 @pass_context
 def _count_output(context: Context, value: Any) -> str:
-    text = value if type(value) is str else str(value)
+    if type(value) is str:
+        text = value
+    elif callable(value):  # {{ range }} would print <function _safe_range at 0x…>
+        raise SecurityError("printing a function is not allowed in reminder templates")
+    else:
+        text = str(value)
     state = context.__dict__
     left = state[_CHARS_LEFT] = state.get(_CHARS_LEFT, MAX_OUTPUT) - len(text)
     if left < 0:
@@ -285,7 +290,8 @@ def check_template(tree: nodes.Template, filters: Callable[[str], bool]) -> Iter
     """Every sandbox violation in a parsed template, in source order."""
     macros = frozenset(macro.name for macro in tree.find_all(nodes.Macro))
     kinds = (nodes.Getattr, nodes.Getitem, nodes.Name, nodes.Call, nodes.Filter, nodes.For,
-             nodes.Mul, nodes.Pow, nodes.Mod)  # fmt: skip
+             nodes.Mul, nodes.Pow, nodes.Mod, nodes.Include, nodes.Import, nodes.FromImport,
+             nodes.Extends)  # fmt: skip
     for node in tree.find_all(kinds):
         message = _violation(node, filters, macros)
         if message:
@@ -295,6 +301,8 @@ def check_template(tree: nodes.Template, filters: Callable[[str], bool]) -> Iter
 def _violation(  # noqa: PLR0911 - one early return per sandbox rule
     node: nodes.Node, filters: Callable[[str], bool], macros: frozenset[str]
 ) -> str | None:
+    if isinstance(node, nodes.Include | nodes.Import | nodes.FromImport | nodes.Extends):
+        return "templates may not include, import or extend other templates"
     if isinstance(node, nodes.Getattr) and node.attr.startswith("_"):
         return f"access to private attribute '{node.attr}' is not allowed"
     if isinstance(node, nodes.Getitem) and _private_key(node.arg):
