@@ -10,8 +10,7 @@ dropped at once, so memory grows with the messages planned, not with the feed. T
 kept are grouped by borrower, because consolidation (§5.5) and the caps (§5.3) need all of
 one borrower's messages of a day together.
 
-Decisions where the SPEC is silent are documented in :mod:`remindkit.policy` modules and
-in ``docs/planning.md``.
+The decisions taken where the SPEC is silent are listed in :mod:`remindkit.policy`.
 """
 
 from __future__ import annotations
@@ -203,7 +202,7 @@ class _Run:
         messages: list[PlannedMessage] = []
         for borrower_id in sorted(groups):
             messages.extend(self._plan_borrower(groups.pop(borrower_id)))
-        messages.sort(key=lambda m: (m.send_at.timestamp(), m.borrower_id, m.key))
+        messages.sort(key=lambda m: (m.send_at.timestamp(), m.borrower_id, not m.planned, m.key))
         rejected.sort(key=lambda r: (r.row, r.field))
         return Plan(
             messages=tuple(messages),

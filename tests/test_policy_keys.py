@@ -45,4 +45,4 @@ def test_separators_cannot_be_forged_by_ids() -> None:
     )
 
 
-PINNED = "rk1_6fe865d15fc19ae17d61cfc0bd25dcb9"
+PINNED = "rk1_042f71078d4bd8270f22c7f5ba4b9cdc"

@@ -43,20 +43,22 @@ class Draft:
     wanted: datetime
     note: str | None = None
     reason: Reason | None = None
+    key: str = ""
+
+    def __post_init__(self) -> None:
+        if not self.key:  # computed once: sorting, caps and output all read it
+            key = message_key(
+                borrower_id=self.borrower_id,
+                installments=self.installment_keys,
+                stage=self.stage,
+                day=self.day,
+                channel=self.channel,
+            )
+            object.__setattr__(self, "key", key)
 
     @property
     def installment_keys(self) -> tuple[tuple[str, int], ...]:
         return tuple(installment.key for installment in self.installments)
-
-    @property
-    def key(self) -> str:
-        return message_key(
-            borrower_id=self.borrower_id,
-            installments=self.installment_keys,
-            stage=self.stage,
-            day=self.day,
-            channel=self.channel,
-        )
 
 
 _GroupKey = tuple[date, Stage, Channel, Reason | None]
