@@ -8,12 +8,14 @@ on generated texts whenever node is available.
 from __future__ import annotations
 
 import dataclasses
+import itertools
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from remindkit.render._graphemes import clusters
+from remindkit.render import segments
+from remindkit.render._graphemes import cluster_unit_runs, clusters, utf16_units
 from remindkit.render.segments import (
     GSM7_BASIC,
     GSM7_EXTENSION,
@@ -184,3 +186,26 @@ def test_code_units_are_utf16_units_for_ucs2(text: str) -> None:
     if length.encoding == "UCS-2":
         assert length.code_units == len(text.encode("utf-16-le", "surrogatepass")) // 2
     assert length.segments >= 1
+
+
+_UNIT_SIZES = st.sampled_from([1, 1, 1, 2, 2, 3, 5, 8, 11, 32, 40, 80])
+
+
+@given(st.sampled_from([7, 16]), st.lists(_UNIT_SIZES, min_size=1, max_size=400))
+def test_run_packing_equals_the_calculators_step_by_step_packing(
+    unit_bits: int, units: list[int]
+) -> None:
+    if sum(units) * unit_bits <= 1120:
+        return  # _pack_runs is only asked about texts longer than one part
+    runs = [(size, len(list(group))) for size, group in itertools.groupby(units)]
+    expected = segments._pack_like_calculator(size * unit_bits for size in units)
+    assert segments._pack_runs(runs, unit_bits) == expected
+
+
+_TRICKY = "\u0301\u200d\ufe0f\u20e3\u0903\u0600\u1100\u1161\u11a8\uac00\r\n€a中👨👩🏽🇨🔥❤♀"
+
+
+@given(st.text(alphabet=_TRICKY + "中" * 20, max_size=80))
+def test_cluster_runs_equal_the_full_cluster_walk(text: str) -> None:
+    expanded = [units for units, count in cluster_unit_runs(text) for _ in range(count)]
+    assert expanded == [utf16_units(cluster) for cluster in clusters(text)]

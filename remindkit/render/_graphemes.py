@@ -16,6 +16,7 @@ from __future__ import annotations
 import re
 from bisect import bisect_right
 from collections.abc import Sequence
+from functools import lru_cache
 from typing import Final
 
 CR: Final = 0
@@ -160,12 +161,12 @@ def _joining_class() -> re.Pattern[str]:
     return re.compile("[" + "".join(parts) + "\\ud800-\\udfff\\U00010000-\\U0010ffff]")
 
 
-_JOINING = _joining_class()
+JOINING: Final = _joining_class()
 
 
 def is_unit_per_cluster(text: str) -> bool:
     """True when every code point of `text` is its own cluster and one UTF-16 unit."""
-    return _JOINING.search(text) is None
+    return JOINING.search(text) is None
 
 
 def _last_index(props: Sequence[int], prop: int) -> int:
@@ -222,7 +223,10 @@ def _emoji_joins(run: list[int], previous: int, following: int) -> bool:
     return previous == ZWJ and following in (GLUE_AFTER_ZWJ, E_BASE_GAZ)
 
 
-def should_break(start: int, middle: list[int], following: int) -> bool:
+# The answer depends on the break properties alone, and few sequences occur: caching
+# makes the walk over emoji and marks cheap enough for the render path.
+@lru_cache(maxsize=8192)
+def should_break(start: int, middle: tuple[int, ...], following: int) -> bool:
     """grapheme-splitter's ``shouldBreak``: every non-zero answer of it is a break."""
     run = [start, *middle, following]
     previous = run[-2]
@@ -240,7 +244,7 @@ def should_break(start: int, middle: list[int], following: int) -> bool:
     return _regional_indicator_breaks(middle, previous, following)
 
 
-def _regional_indicator_breaks(middle: list[int], previous: int, following: int) -> bool:
+def _regional_indicator_breaks(middle: tuple[int, ...], previous: int, following: int) -> bool:
     """GB12/GB13: flags pair up two by two."""
     if REGIONAL_INDICATOR in middle:
         return True
@@ -249,11 +253,11 @@ def _regional_indicator_breaks(middle: list[int], previous: int, following: int)
 
 def _cluster_end(props: Sequence[int], begin: int) -> int:
     start = props[begin]
-    middle: list[int] = []
+    middle: tuple[int, ...] = ()
     for index in range(begin + 1, len(props)):
         if should_break(start, middle, props[index]):
             return index
-        middle.append(props[index])
+        middle = (*middle, props[index])
     return len(props)
 
 
@@ -273,4 +277,37 @@ def clusters(text: str) -> list[str]:
 
 def utf16_units(text: str) -> int:
     """UTF-16 code units of `text` (astral code points take two)."""
-    return len(text) + sum(1 for char in text if ord(char) > 0xFFFF)
+    # surrogatepass: a lone surrogate (only from odd input) is one unit, as in JavaScript.
+    return len(text.encode("utf-16-le", "surrogatepass")) // 2
+
+
+def _joining_windows(text: str) -> list[tuple[int, int]]:
+    """Spans around joining characters, each widened by one neighbour, merged."""
+    windows: list[tuple[int, int]] = []
+    for match in JOINING.finditer(text):
+        start, end = max(match.start() - 1, 0), match.end() + 1
+        if windows and start <= windows[-1][1]:
+            windows[-1] = (windows[-1][0], end)
+        else:
+            windows.append((start, end))
+    return windows
+
+
+def cluster_unit_runs(text: str) -> list[tuple[int, int]]:
+    """UTF-16 units of each cluster in order, as (units, repeat) runs.
+
+    Two adjacent characters that are both outside ``JOINING`` always break (no rule
+    joins them but CR LF, which the calculator splits anyway), so only the windows
+    around joining characters need the cluster walk; the stretches between them are
+    runs of one-unit clusters.
+    """
+    runs: list[tuple[int, int]] = []
+    done = 0
+    for start, end in _joining_windows(text):
+        if start > done:
+            runs.append((1, start - done))
+        runs.extend((utf16_units(cluster), 1) for cluster in clusters(text[start:end]))
+        done = min(end, len(text))
+    if done < len(text):
+        runs.append((1, len(text) - done))
+    return runs

@@ -24,11 +24,13 @@ but two code units for Twilio.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
+from itertools import repeat
 from typing import Final, Literal
 
-from remindkit.render._graphemes import clusters, is_unit_per_cluster, utf16_units
+from remindkit.render._graphemes import JOINING, cluster_unit_runs, utf16_units
 
 __all__ = [
     "GSM7_BASIC",
@@ -60,8 +62,14 @@ _HEADER_BITS: Final = 48
 _SEPTET_BITS: Final = 7
 _UCS2_UNIT_BITS: Final = 16
 
+# The greedy run packing equals the calculator's while the characters spilled from the
+# first part plus the overflowing one still fit a part: 48 + 2 x 512 <= 1120 bits.
+_LARGEST_PACKED_BITS: Final = (_PART_BITS - 2 * _HEADER_BITS) // 2
+
 _NON_GSM7: Final = re.compile("[^" + re.escape("".join(sorted(GSM7_BASIC | GSM7_EXTENSION))) + "]")
-_EXTENSION_CHARS: Final = tuple(sorted(GSM7_EXTENSION))
+_EXTENSION_CHAR: Final = re.compile("[" + re.escape("".join(sorted(GSM7_EXTENSION))) + "]")
+_ESC: Final = "\x1b"
+_ESCAPED_EXTENSION: Final = {ord(char): _ESC + char for char in GSM7_EXTENSION}
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,15 +94,21 @@ class SmsLength:
         return _uniform_parts(self.chars, CARRIER_SINGLE_CHARS, CARRIER_PART_CHARS)
 
 
+# SmsLength is immutable, so equal lengths can share one instance: a cache hit is
+# several times cheaper than the frozen dataclass's __init__ on the hot render path.
+_length: Final = lru_cache(maxsize=4096)(SmsLength)
+
+
 def measure_sms(text: str) -> SmsLength:
     """Characters, encoding and parts of `text` (the full SMS, 【signature】 included)."""
     if _NON_GSM7.search(text) is None:
         return _measure_gsm7(text)
-    if is_unit_per_cluster(text):
-        # The common case (Chinese text, no emoji): one unit per character, no cluster walk.
+    if JOINING.search(text) is None:
+        # The hot case (Chinese text, no emoji): one unit per character, no cluster walk.
         size = len(text)
-        parts = _uniform_parts(size, UCS2_SINGLE_UNITS, UCS2_PART_UNITS)
-        return SmsLength(chars=size, encoding="UCS-2", segments=parts, code_units=size)
+        return _length(
+            size, "UCS-2", _uniform_parts(size, UCS2_SINGLE_UNITS, UCS2_PART_UNITS), size
+        )
     return _measure_ucs2_clusters(text)
 
 
@@ -105,16 +119,27 @@ def _uniform_parts(size: int, single: int, per_part: int) -> int:
 
 
 def _measure_gsm7(text: str) -> SmsLength:
-    extension = sum(map(text.count, _EXTENSION_CHARS))
-    septets = len(text) + extension
-    if septets <= GSM7_SINGLE_SEPTETS or extension == 0:
-        parts = _uniform_parts(septets, GSM7_SINGLE_SEPTETS, GSM7_PART_SEPTETS)
-    else:
-        # An extension character at a boundary moves whole to the next part.
-        parts = _pack_parts(
-            2 * _SEPTET_BITS if char in GSM7_EXTENSION else _SEPTET_BITS for char in text
-        )
-    return SmsLength(chars=len(text), encoding="GSM-7", segments=parts, code_units=septets)
+    size = len(text)
+    if _EXTENSION_CHAR.search(text) is None:
+        parts = _uniform_parts(size, GSM7_SINGLE_SEPTETS, GSM7_PART_SEPTETS)
+        return _length(size, "GSM-7", parts, size)
+    # One string position per septet: an extension character becomes ESC + itself, as
+    # on the air.  ESC is not in the calculator's map, so GSM-7 text never holds one.
+    septets = text.translate(_ESCAPED_EXTENSION)
+    if len(septets) <= GSM7_SINGLE_SEPTETS:
+        return _length(size, "GSM-7", 1, len(septets))
+    return _length(size, "GSM-7", _gsm7_parts(septets), len(septets))
+
+
+def _gsm7_parts(septets: str) -> int:
+    parts = start = 0
+    while start < len(septets):
+        end = start + GSM7_PART_SEPTETS
+        if end < len(septets) and septets[end - 1] == _ESC:
+            end -= 1  # the extension character would straddle: it opens the next part
+        start = end
+        parts += 1
+    return parts
 
 
 def _measure_ucs2_clusters(text: str) -> SmsLength:
@@ -122,17 +147,43 @@ def _measure_ucs2_clusters(text: str) -> SmsLength:
     if units <= UCS2_SINGLE_UNITS:
         parts = 1
     else:
-        parts = _pack_parts(_UCS2_UNIT_BITS * utf16_units(cluster) for cluster in clusters(text))
-    return SmsLength(chars=len(text), encoding="UCS-2", segments=parts, code_units=units)
+        parts = _pack_runs(cluster_unit_runs(text), _UCS2_UNIT_BITS)
+    return _length(len(text), "UCS-2", parts, units)
 
 
-def _pack_parts(sizes: Iterable[int]) -> int:
-    """Parts needed for characters of the given bit sizes (the calculator's packing).
+def _pack_runs(runs: Sequence[tuple[int, int]], unit_bits: int) -> int:
+    """Parts for a text longer than one part, given (units per cluster, repeat) runs.
+
+    Every part then carries the header and is filled greedily; a character is never
+    split.  This equals the calculator's packing while no character exceeds
+    ``_LARGEST_PACKED_BITS``; longer clusters take the exact, slower simulation.
+    """
+    if any(units * unit_bits > _LARGEST_PACKED_BITS for units, _ in runs):
+        return _pack_like_calculator(
+            size for units, count in runs for size in repeat(units * unit_bits, count)
+        )
+    parts, used = 1, _HEADER_BITS
+    for units, count in runs:
+        size = units * unit_bits
+        fit = (_PART_BITS - used) // size
+        if count <= fit:
+            used += count * size
+            continue
+        rest = count - fit
+        per_part = (_PART_BITS - _HEADER_BITS) // size
+        extra = -(-rest // per_part)
+        parts += extra
+        used = _HEADER_BITS + (rest - (extra - 1) * per_part) * size
+    return parts
+
+
+def _pack_like_calculator(sizes: Iterable[int]) -> int:
+    """The calculator's packing, step by step, for characters of the given bit sizes.
 
     The first part is filled without a header; on the first overflow it gains the
-    header and hands the characters that no longer fit to the second part.  Later parts
-    are filled greedily; a character is never split.  A character larger than a whole
-    part (a very long cluster) overfills the part it lands in, as in the calculator.
+    header and hands the characters that no longer fit to the second part, then the
+    overflowing character follows them unchecked.  Later parts are filled greedily.  A
+    character larger than a part (a very long cluster) overfills the part it lands in.
     """
     first: list[int] = []
     first_bits = 0
