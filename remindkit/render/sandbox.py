@@ -210,7 +210,9 @@ def _spend_steps(context: Context, steps: int) -> None:
 def _count_output(context: Context, value: Any) -> str:
     if type(value) is str:
         text = value
-    elif callable(value):  # {{ range }} would print <function _safe_range at 0x…>
+    elif callable(value) and not isinstance(value, Undefined):
+        # {{ range }} would print <function _safe_range at 0x…>; an undefined value is
+        # callable too, and str() below reports it as the undefined variable it is.
         raise SecurityError("printing a function is not allowed in reminder templates")
     else:
         text = str(value)
