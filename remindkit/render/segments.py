@@ -62,8 +62,9 @@ _HEADER_BITS: Final = 48
 _SEPTET_BITS: Final = 7
 _UCS2_UNIT_BITS: Final = 16
 
-# The greedy run packing equals the calculator's while the characters spilled from the
-# first part plus the overflowing one still fit a part: 48 + 2 x 512 <= 1120 bits.
+# The greedy run packing equals the calculator's while the header, the characters
+# spilled from the first part (under 48 + 512 bits) and the overflowing one (512) still
+# fit one part of 1120 bits.
 _LARGEST_PACKED_BITS: Final = (_PART_BITS - 2 * _HEADER_BITS) // 2
 
 _NON_GSM7: Final = re.compile("[^" + re.escape("".join(sorted(GSM7_BASIC | GSM7_EXTENSION))) + "]")
