@@ -227,7 +227,12 @@ class Renderer:
         compiled = self.compile(template)
         with _mapped_errors(template):
             context = compiled.new_context(variables)
-            title, body = ("".join(compiled.blocks[name](context)) for name in PUSH_BLOCKS)
+            try:
+                title, body = ("".join(compiled.blocks[name](context)) for name in PUSH_BLOCKS)
+            except Exception:
+                # Blocks called directly skip Template.render's traceback rewriting: without
+                # it the error names a line of the generated Python, not of the template.
+                self.environment.handle_exception()
         return collapse_whitespace(title), collapse_whitespace(body)
 
     def _rendered(self, template: TemplateFile, **parts: Any) -> Rendered:
