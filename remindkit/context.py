@@ -37,9 +37,14 @@ class PreviewInput:
 def load_preview_input(path: Path, platform: Platform) -> PreviewInput:
     """Read and validate a context file; ``platform`` is used unless the file overrides it."""
     try:
-        data = json.loads(path.read_text(encoding="utf-8"), parse_float=Decimal)
+        # utf-8-sig: Windows editors save a BOM, which json.loads refuses.
+        data = json.loads(path.read_text(encoding="utf-8-sig"), parse_float=Decimal)
     except FileNotFoundError:
         raise FieldError("--context", f"{path}: file not found") from None
+    except UnicodeDecodeError as exc:
+        raise FieldError("--context", f"{path}: not UTF-8 text (byte {exc.start})") from None
+    except OSError as exc:  # a directory, no permission: a message, not a traceback
+        raise FieldError("--context", f"{path}: {exc.strerror or exc}") from None
     except json.JSONDecodeError as exc:
         raise FieldError(
             "--context", f"{path}: invalid JSON at line {exc.lineno}: {exc.msg}"
