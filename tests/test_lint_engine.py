@@ -300,3 +300,18 @@ def test_worst_case_lengths_are_declared(
     (finding,) = of_rule(long, "sms-length")
     assert finding.severity.value == "error"
     assert "禾苗超长名称的分期产品" * 3 in finding.message
+
+
+def test_a_marketing_template_needs_an_opt_out_but_may_promote(
+    tmp_templates: TemplatesFactory, platform: Platform
+) -> None:
+    promo = meta(purpose="marketing") + "{{ borrower.honorific }}您好，老用户专享优惠。"
+    findings = run(tmp_templates({"payment_received/sms.j2": promo}), platform)
+    assert [(f.rule.value, f.line) for f in findings] == [("missing-element", 11)]
+    assert "拒收请回复R" in findings[0].message
+    with_opt_out = tmp_templates({"payment_received/sms.j2": promo + "拒收请回复R"})
+    assert run(with_opt_out, platform) == []
+    as_notification = tmp_templates(
+        {"payment_received/sms.j2": promo.replace("marketing", "notification")}
+    )
+    assert {f.rule.value for f in run(as_notification, platform)} == {"marketing-in-notification"}
