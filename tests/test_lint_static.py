@@ -6,6 +6,7 @@ import pytest
 
 from remindkit.lint.static import (
     StaticIssue,
+    check_filters,
     check_names,
     check_pii_usage,
     check_unsafe,
@@ -129,3 +130,19 @@ def test_pii_usage(source: str, severity: str) -> None:
 def test_masked_and_partial_values_are_not_pii() -> None:
     source = "{{ borrower.phone|mask_phone }}{{ borrower.honorific }}{{ loan.tail }}"
     assert check_pii_usage(tree_of(source)) == []
+
+
+def test_sandbox_messages_are_in_chinese() -> None:
+    (issue,) = check_unsafe(ENV, tree_of("{{ loan.tail.upper() }}"))
+    assert issue.message.startswith("模板中不能调用方法 upper()，请改用过滤器")
+    (issue,) = check_unsafe(ENV, tree_of("{{ loan.tail|format(1) }}"))
+    assert issue.message.startswith("过滤器 format 不允许在提醒模板中使用")
+
+
+def test_a_misspelt_filter_is_an_undefined_name_with_a_suggestion() -> None:
+    tree = tree_of("{{ loan.amount_due|yuann }}")
+    assert check_unsafe(ENV, tree) == []
+    (issue,) = check_filters(ENV, tree)
+    assert (issue.rule.value, issue.severity.value) == ("undefined-variable", "error")
+    assert "是不是想写 yuan？" in issue.message
+    assert check_filters(ENV, tree_of("{{ loan.due_date|cn_date }}")) == []

@@ -27,7 +27,14 @@ from remindkit.lint.platform import check_signature
 from remindkit.lint.rendered import RenderIssue, length_issue, render_all
 from remindkit.lint.scantext import ScanText, normalise
 from remindkit.lint.source import TemplateSource, read_source
-from remindkit.lint.static import StaticIssue, check_names, check_pii_usage, check_unsafe, parse
+from remindkit.lint.static import (
+    StaticIssue,
+    check_filters,
+    check_names,
+    check_pii_usage,
+    check_unsafe,
+    parse,
+)
 from remindkit.lint.textrules import TextOptions, run_text_checks
 from remindkit.models import Channel, Platform, Stage
 from remindkit.render import DEFAULT_LOCALE, Renderer, TemplateCatalog, TemplateFile, TemplateMeta
@@ -200,6 +207,7 @@ def _static(template: TemplateFile, setup: LintSetup) -> list[Finding]:
         return [_from_static(template, tree)]
     issues = [
         *check_unsafe(setup.environment, tree),
+        *check_filters(setup.environment, tree),
         *check_names(tree),
         *check_pii_usage(tree),
     ]

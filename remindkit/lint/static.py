@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -19,6 +20,7 @@ from decimal import Decimal
 
 import jinja2
 from jinja2 import meta, nodes
+from jinja2.filters import FILTERS as BUILTIN_FILTERS
 
 from remindkit.lint.findings import Rule, Severity
 from remindkit.models import Platform
@@ -61,14 +63,16 @@ def parse(environment: jinja2.Environment, source: str) -> nodes.Template | Stat
 
 
 def check_unsafe(environment: jinja2.Environment, tree: nodes.Template) -> list[StaticIssue]:
+    """Sandbox violations and file references; unknown filter names are left to
+    :func:`check_filters` (a typo, not an attack)."""
+    known = environment.filters
+
+    def allowed(name: str) -> bool:
+        return name in known or name not in BUILTIN_FILTERS
+
     issues = [
-        StaticIssue(
-            Rule.UNSAFE_EXPRESSION,
-            Severity.ERROR,
-            v.line,
-            f"模板中不允许这种写法（{v.message}）。模板只能使用文案变量和过滤器。",
-        )
-        for v in check_template(tree, lambda name: name in environment.filters)
+        StaticIssue(Rule.UNSAFE_EXPRESSION, Severity.ERROR, v.line, _in_chinese(v.message))
+        for v in check_template(tree, allowed)
     ]
     issues += [
         StaticIssue(
@@ -80,6 +84,46 @@ def check_unsafe(environment: jinja2.Environment, tree: nodes.Template) -> list[
         for node in tree.find_all(_FILE_NODES)
     ]
     return issues
+
+
+def check_filters(environment: jinja2.Environment, tree: nodes.Template) -> list[StaticIssue]:
+    """Filters that exist nowhere (``yuann``), with the closest available one."""
+    known = environment.filters
+    issues = []
+    for node in tree.find_all(nodes.Filter):
+        if node.name in known or node.name in BUILTIN_FILTERS:
+            continue
+        close = difflib.get_close_matches(node.name, list(known), n=1, cutoff=0.6)
+        hint = f"，是不是想写 {close[0]}？" if close else "。"
+        message = f"过滤器 {node.name} 不存在{hint}可用的过滤器见 README 的“模板变量”一节。"
+        issues.append(StaticIssue(Rule.UNDEFINED_VARIABLE, Severity.ERROR, node.lineno, message))
+    return issues
+
+
+# The sandbox speaks English to developers; writers read these.
+_CHINESE: tuple[tuple[re.Pattern[str], str], ...] = tuple(
+    (re.compile(pattern), text)
+    for pattern, text in (
+        (r"access to private attribute '(.+)'", "不能访问内部属性 {0}（以下划线开头的名字）"),
+        (r"access to private attribute by subscript", "不能用下标访问内部属性"),
+        (r"filter '(.+)' is not available", "过滤器 {0} 不允许在提醒模板中使用"),
+        (r"'(.+)' is not available", "模板中不能使用 {0}"),
+        (r"calling methods \('(.+)\(\)'\)", "模板中不能调用方法 {0}()，请改用过滤器（如 |upper）"),
+        (r"function calls other than", "除 range() 和宏以外，模板中不能调用函数"),
+        (r"loops may only iterate", "循环只能遍历 loans 等上下文数据或较小的 range()"),
+        (r"the power operator", "不能使用乘方运算 **"),
+        (r"repeating text or lists", "不能用 * 重复文字或列表"),
+        (r"range\(\) larger than (\d+)", "range() 不能超过 {0}"),
+    )
+)
+
+
+def _in_chinese(message: str) -> str:
+    for pattern, text in _CHINESE:
+        found = pattern.search(message)
+        if found:
+            return f"{text.format(*found.groups())}。模板只能使用文案变量和过滤器。"
+    return f"模板中不允许这种写法（{message}）。模板只能使用文案变量和过滤器。"
 
 
 def check_names(tree: nodes.Template) -> list[StaticIssue]:
