@@ -99,3 +99,9 @@ def test_a_bad_config_exits_2_naming_the_key(tmp_path: Path) -> None:
     result = runner.invoke(app, ["lint", "--config", str(config), str(ROOT / "templates")])
     assert result.exit_code == 2
     assert "platform" in result.stderr
+
+
+def test_a_directory_without_templates_is_a_usage_error(tmp_path: Path) -> None:
+    code, out, err = invoke(str(tmp_path))
+    assert (code, out) == (2, "")
+    assert "no .j2 template files" in err

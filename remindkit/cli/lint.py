@@ -72,6 +72,8 @@ def lint_command(
         platform=settings.platform.to_platform(),
         samples_dir=samples if samples is not None else default_samples_dir(),
     )
+    if report.templates == 0:
+        fail(f"no .j2 template files under {', '.join(str(t) for t in targets)}")
     if output is OutputFormat.JSON:
         print_json(report.to_json(show_explained=show_explained))
     else:
