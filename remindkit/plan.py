@@ -214,15 +214,18 @@ class _Run:
         self, feed: Iterable[FeedItem], rejected: list[RejectedRow]
     ) -> dict[str, list[_Kept]]:
         groups: dict[str, list[_Kept]] = {}
-        hits_for = self.finder.hits
-        profile_for = self._profile
+        # The hot loop of a million-row plan: one dict look-up per row in the common case.
+        known: dict[tuple[str | None, date, str], tuple[Hit, ...]] = {}
         for item in feed:
             if not isinstance(item, Installment):
                 rejected.append(item)
                 continue
             if item.status not in REMINDABLE:
                 continue
-            hits = hits_for(profile_for(item.segment), item.due_date, item.borrower.timezone)
+            key = (item.segment, item.due_date, item.borrower.timezone)
+            hits = known.get(key)
+            if hits is None:
+                hits = known[key] = self.finder.hits(self._profile(key[0]), key[1], key[2])
             if hits:
                 groups.setdefault(item.borrower.id, []).append((item, hits))
         return groups
@@ -254,6 +257,8 @@ class _Run:
 
     def _unique(self, kept: list[_Kept]) -> list[_Kept]:
         """One row per installment; duplicates keep a content-chosen row (order-independent)."""
+        if len(kept) == 1:
+            return kept
         kept.sort(key=lambda pair: (pair[0].key, _content_order(pair[0])))
         unique: list[_Kept] = []
         for pair in kept:
