@@ -195,3 +195,7 @@ def test_a_custom_lexicon_uses_its_own_rule_and_negation() -> None:
     )
     assert [m.category.rule for m in lexicon.scan(ScanText.of("我们催您"))] == [Rule.TONE]
     assert lexicon.scan(ScanText.of("我们不会催您")) == []
+
+
+def test_touching_hits_of_one_family_become_one() -> None:
+    assert hits("请转账到个人账户") == [("请转账到个人账户", "private_channel")]

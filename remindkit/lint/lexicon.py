@@ -139,11 +139,11 @@ class Lexicon:
 
 
 def _merge(hits: list[Match], text: ScanText) -> list[Match]:
-    """Fuse overlapping hits of one category ("加微信" + "微信联系" → "加微信联系")."""
+    """Fuse overlapping or touching hits of one category (加微信 + 微信联系 → 加微信联系)."""
     merged: list[Match] = []
     for hit in sorted(hits, key=lambda h: (h.category.name, h.start, -h.end)):
         last = merged[-1] if merged else None
-        if last is not None and last.category is hit.category and hit.start < last.end:
+        if last is not None and last.category is hit.category and hit.start <= last.end:
             end = max(last.end, hit.end)
             entry = last.entry if _rank(last.severity) >= _rank(hit.severity) else hit.entry
             merged[-1] = Match(
