@@ -373,3 +373,20 @@ def test_json_document_shape() -> None:
 def test_planner_refuses_naive_at() -> None:
     with pytest.raises(ValueError, match="aware"):
         Planner(default_settings()).plan([], at=datetime(2026, 12, 1))  # noqa: DTZ001
+
+
+def test_holiday_rules_can_be_switched_off(tmp_path: Path) -> None:
+    config = tmp_path / "remindkit.toml"
+    config.write_text(
+        '[holidays]\noverdue_on_holidays = "send"\nspring_festival_pause = false\n',
+        encoding="utf-8",
+    )
+    settings = load_settings(config)
+    national_day = run([row(due_date="2026-10-01")], at("2026-10-02T08:00"), settings=settings)
+    assert [(line[0], line[2], line[7]) for line in lines(national_day)] == [
+        ("2026-10-02T10:00:00+08:00", "overdue_early", None)
+    ]
+    eve = run([row(due_date="2026-02-16")], at("2026-02-16T08:00"), settings=settings)
+    assert [(line[0], line[2]) for line in lines(eve)] == [
+        ("2026-02-16T10:00:00+08:00", "due_today")
+    ]
