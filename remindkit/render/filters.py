@@ -1,7 +1,8 @@
 """The content team's filters (SPEC §4.2): money, dates and masking in Chinese.
 
 Costly parts (Babel's CLDR patterns, cn2an) are cached: a reminder run formats the
-same few dates and a limited set of amounts many thousands of times.
+same few dates many thousands of times. Amounts repeat far less across a large feed, so
+``yuan`` formats with CLDR's zh_CN symbols read once rather than through Babel per amount.
 """
 
 from __future__ import annotations
@@ -11,15 +12,18 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from functools import lru_cache
 from typing import Any
 
-import cn2an
 from babel.dates import format_date, format_skeleton
-from babel.numbers import format_decimal
+from babel.numbers import get_decimal_symbol, get_group_symbol
 from jinja2 import pass_context
 from jinja2.runtime import Context
 
 LOCALE = "zh_CN"
 CENT = Decimal("0.01")
 _RELATIVE_NAMES = {-2: "前天", -1: "昨天", 0: "今天", 1: "明天", 2: "后天"}
+# CLDR's pattern for zh_CN amounts is #,##0.00 with these symbols; Python's own grouping
+# gives the same text in ~1 µs where Babel's format_decimal takes ~40 µs.
+_CLDR_SYMBOLS = {",": get_group_symbol(LOCALE), ".": get_decimal_symbol(LOCALE)}
+_TO_CLDR = None if _CLDR_SYMBOLS == {",": ",", ".": "."} else str.maketrans(_CLDR_SYMBOLS)
 
 
 def _as_decimal(value: object, filter_name: str) -> Decimal:
@@ -46,7 +50,8 @@ def _to_fen(amount: Decimal) -> Decimal:
 
 @lru_cache(maxsize=16384)
 def _yuan(amount: Decimal) -> str:
-    return format_decimal(_to_fen(amount), format="#,##0.00", locale=LOCALE) + "元"
+    text = f"{_to_fen(amount):,.2f}"
+    return (text if _TO_CLDR is None else text.translate(_TO_CLDR)) + "元"
 
 
 def yuan(value: object) -> str:
@@ -117,6 +122,9 @@ def relative_day(context: Context, value: object) -> str:
 
 def mask_phone(value: object) -> str:
     """``+8613800138000`` / ``13800138000`` → ``138****8000``."""
+    text = str(value)
+    if len(text) == 14 and text.startswith("+861") and text[1:].isdigit():
+        return f"{text[3:6]}****{text[-4:]}"  # the E.164 mainland mobile of every context
     digits = "".join(ch for ch in str(value) if ch.isdigit())
     if str(value).startswith("+86") or (digits.startswith("86") and len(digits) == 13):
         digits = digits[2:]
