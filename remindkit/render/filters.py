@@ -61,6 +61,9 @@ def yuan(value: object) -> str:
 
 @lru_cache(maxsize=16384)
 def _rmb_upper(amount: Decimal) -> str:
+    # Imported here: cn2an takes ~0.3 s to import and most commands never need it.
+    import cn2an  # noqa: PLC0415
+
     text: str = cn2an.an2cn(str(_to_fen(amount)), "rmb")
     return text
 
