@@ -130,6 +130,9 @@ STATIC = [
     ("{% include '/etc/passwd' %}", NO_INCLUDE),
     ("{% extends 'base.j2' %}", NO_INCLUDE),
     ("{% import 'x.j2' as x %}", NO_INCLUDE),
+    ("{{ range }}", PRINT_FUNCTION),
+    ("{% set f = range %}{{ f }}", PRINT_FUNCTION),
+    ("{% macro m() %}x{% endmacro %}{{ m }}", PRINT_FUNCTION),
 ]  # fmt: skip
 
 
@@ -165,8 +168,6 @@ RUN_TIME = [
     ("{{ now.replace }}", read("replace")),
     ("{{ loan.extra.get }}", read("get")),
     ("{{ loans.append }}", read("append")),
-    ("{{ range }}", PRINT_FUNCTION),
-    ("{% macro m() %}x{% endmacro %}{{ m }}", PRINT_FUNCTION),
     # Private names built at run time, as a subscript or as a filter's attribute=.
     ("{% set a = '__cla' ~ 'ss__' %}{{ loan[a] }}",
      read("__class__")),

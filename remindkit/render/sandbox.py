@@ -38,11 +38,12 @@ MAX_SEQUENCE = 10_000  # characters or items a `*` may build
 MAX_POWER_BITS = 256
 MAX_INT_BITS = 4096  # a product of whole numbers may not grow past this
 MAX_STEPS = 2 * MAX_RANGE  # loop iterations plus calls in one render
-MAX_OUTPUT = 100_000  # characters all `{{ }}` outputs of one render may add up to
+MAX_OUTPUT = 100_000  # characters the `{{ }}` inside loops and macros may add up to
 # Hidden filters the compiler wraps around loops and `~`: not valid Jinja names, so no
 # template can write or skip them.
 LOOP_BUDGET = "remindkit:loop"
 TEXT_BUDGET = "remindkit:text"
+OUTPUT_BUDGET = "remindkit:output"
 ALLOWED_GLOBALS = frozenset({"range"})
 # Jinja built-in filters a template may use; padding/repeating ones (center, indent,
 # wordwrap, format) and attribute-walking ones are left out on purpose.
@@ -86,7 +87,6 @@ class ReminderSandbox(ImmutableSandboxedEnvironment):
     def __init__(self, **options: Any) -> None:
         super().__init__(**options)
         self.plain_data: dict[type, frozenset[str]] = {}
-        self.finalize = _count_output
 
     def is_safe_attribute(self, obj: Any, attr: str, value: Any) -> bool:
         # Templates never call methods (check_template refuses calls), so reading one could
@@ -184,6 +184,7 @@ def build_environment() -> ReminderSandbox:
         "join": _bounded_join,
         "replace": _bounded_replace,
         LOOP_BUDGET: _budgeted_loop,
+        OUTPUT_BUDGET: _budgeted_output,
         TEXT_BUDGET: _budgeted_text,
     }
     env.globals = {"range": _safe_range}
@@ -207,15 +208,8 @@ def _spend_steps(context: Context, steps: int) -> None:
 
 
 @pass_context
-def _count_output(context: Context, value: Any) -> str:
-    if type(value) is str:
-        text = value
-    elif callable(value) and not isinstance(value, Undefined):
-        # {{ range }} would print <function _safe_range at 0x…>; an undefined value is
-        # callable too, and str() below reports it as the undefined variable it is.
-        raise SecurityError("printing a function is not allowed in reminder templates")
-    else:
-        text = str(value)
+def _budgeted_output(context: Context, value: Any) -> str:
+    text = value if type(value) is str else str(value)
     state = context.__dict__
     left = state[_CHARS_LEFT] = state.get(_CHARS_LEFT, MAX_OUTPUT) - len(text)
     if left < 0:
@@ -260,10 +254,20 @@ def _bounded_replace(
 
 
 def _wrap_budgets(tree: nodes.Template) -> None:
-    """Route every loop's iterable and every ``~`` through the budget filters (idempotent)."""
+    """Route loop iterables, ``~`` and the outputs of loops and macros through the budget
+    filters (idempotent). Outputs elsewhere run once per render: the size limits on each
+    value bound them, and the hot path of a template without loops stays untouched."""
     for loop in tree.find_all(nodes.For):
         if not _is_budget(loop.iter, LOOP_BUDGET):
             loop.iter = _budget_filter(loop.iter, LOOP_BUDGET)
+    for repeated in tree.find_all((nodes.For, nodes.Macro)):
+        for output in repeated.find_all(nodes.Output):
+            output.nodes = [
+                item
+                if isinstance(item, nodes.TemplateData) or _is_budget(item, OUTPUT_BUDGET)
+                else _budget_filter(item, OUTPUT_BUDGET)
+                for item in output.nodes
+            ]
     for parent in list(tree.find_all(nodes.Node)):
         for name, child in parent.iter_fields():
             if isinstance(child, nodes.Concat) and not _is_budget(parent, TEXT_BUDGET):
@@ -294,10 +298,24 @@ def check_template(tree: nodes.Template, filters: Callable[[str], bool]) -> Iter
     kinds = (nodes.Getattr, nodes.Getitem, nodes.Name, nodes.Call, nodes.Filter, nodes.For,
              nodes.Mul, nodes.Pow, nodes.Mod, nodes.Include, nodes.Import, nodes.FromImport,
              nodes.Extends)  # fmt: skip
+    functions = macros | ALLOWED_GLOBALS
+    called = {id(call.node) for call in tree.find_all(nodes.Call)}
     for node in tree.find_all(kinds):
         message = _violation(node, filters, macros)
+        if message is None and _uncalled(node, functions, called):
+            # {{ range }} would print <function _safe_range at 0x…>
+            message = "printing a function is not allowed in reminder templates"
         if message:
             yield Violation(node.lineno, message)
+
+
+def _uncalled(node: nodes.Node, functions: frozenset[str], called: set[int]) -> bool:
+    return (
+        isinstance(node, nodes.Name)
+        and node.ctx == "load"
+        and node.name in functions
+        and id(node) not in called
+    )
 
 
 def _violation(  # noqa: PLR0911 - one early return per sandbox rule
