@@ -279,3 +279,11 @@ def test_mask_phone_in_a_template(
         tmp_templates, platform, "{{ borrower.phone|mask_phone }}", [installment()], NOW
     )
     assert text == "138****8000"
+
+
+def test_yuan_matches_babels_cldr_formatting() -> None:
+    from babel.numbers import format_decimal
+
+    amounts = [Decimal(n) / 100 for n in (1, 99, 100, 123456, 99999999, 10**12 + 7, -123456)]
+    for amount in amounts:
+        assert yuan(amount) == format_decimal(amount, format="#,##0.00", locale="zh_CN") + "元"
