@@ -103,7 +103,13 @@ def test_every_step_fires_on_exactly_one_day(schedule: StepSchedule) -> None:
 def test_steps_landing_on_one_day_collapse_into_the_latest(schedule: StepSchedule) -> None:
     steps = [_step(1), _step(3), _step(7)]
     hits = schedule.hits(steps, date(2026, 10, 1), [date(2026, 10, 8)])
-    assert hits == (Hit(day=date(2026, 10, 8), step=_step(7), note="deferred: holiday 国庆节; merged: steps +1, +3"),)
+    assert hits == (
+        Hit(
+            day=date(2026, 10, 8),
+            step=_step(7),
+            note="deferred: holiday 国庆节; merged: steps +1, +3",
+        ),
+    )
 
 
 def test_hits_outside_the_days_are_not_returned(schedule: StepSchedule) -> None:
