@@ -287,3 +287,13 @@ def test_yuan_matches_babels_cldr_formatting() -> None:
     amounts = [Decimal(n) / 100 for n in (1, 99, 100, 123456, 99999999, 10**12 + 7, -123456)]
     for amount in amounts:
         assert yuan(amount) == format_decimal(amount, format="#,##0.00", locale="zh_CN") + "元"
+
+
+def test_rmb_upper_matches_cn2an_on_whole_amounts() -> None:
+    import cn2an
+
+    cents = [Decimal(c) / 100 for c in range(100)]
+    amounts = [whole + cent for whole in (0, 1, 10, 1001, 100000, 10**8) for cent in cents]
+    amounts += [Decimal("-10.05"), Decimal("1234.5"), Decimal("99999.99")]
+    for amount in amounts:
+        assert rmb_upper(amount) == cn2an.an2cn(f"{amount:.2f}", "rmb"), amount

@@ -61,11 +61,36 @@ def yuan(value: object) -> str:
 
 @lru_cache(maxsize=16384)
 def _rmb_upper(amount: Decimal) -> str:
+    # cn2an takes ~25 µs an amount, and amounts rarely repeat; whole yuan and the 100
+    # possible cents repeat a lot. Joined as cn2an joins them (tests compare the two).
+    fen = int(_to_fen(amount) * 100)
+    sign = "负" if fen < 0 else ""
+    whole, cents = divmod(abs(fen), 100)
+    if cents == 0:
+        return sign + _rmb_whole(whole)
+    if whole == 0:
+        return sign + _rmb_cents(cents)
+    # 10.05 → 壹拾元零伍分: a 零 stands for the missing 角.
+    zero = "零" if cents < 10 else ""
+    return sign + _rmb_whole(whole).removesuffix("整") + zero + _rmb_cents(cents)
+
+
+@lru_cache(maxsize=65536)
+def _rmb_whole(yuan: int) -> str:
+    return _cn2an_rmb(f"{yuan}.00")  # 壹仟贰佰叁拾肆元整
+
+
+@lru_cache(maxsize=100)
+def _rmb_cents(cents: int) -> str:
+    return _cn2an_rmb(f"0.{cents:02d}")  # 伍角 / 伍分 / 伍角伍分
+
+
+def _cn2an_rmb(text: str) -> str:
     # Imported here: cn2an takes ~0.3 s to import and most commands never need it.
     import cn2an  # noqa: PLC0415
 
-    text: str = cn2an.an2cn(str(_to_fen(amount)), "rmb")
-    return text
+    result: str = cn2an.an2cn(text, "rmb")
+    return result
 
 
 def rmb_upper(value: object) -> str:
