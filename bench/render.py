@@ -37,6 +37,7 @@ import time
 from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal
+from itertools import cycle, islice
 from pathlib import Path
 
 import jinja2
@@ -134,11 +135,10 @@ def shipped_case(ctxs: list[MessageContext]) -> Callable[[int], None]:
         for tid in renderer.catalog.ids()
         if tid.split("/", 1)[1].startswith("sms")
     ]
-    jobs = [(files[i % len(files)], ctx) for i, ctx in enumerate(ctxs)]
+    jobs = cycle([(files[i % len(files)], ctx) for i, ctx in enumerate(ctxs)])
 
     def work(n: int) -> None:
-        for i in range(n):
-            file, ctx = jobs[i % len(jobs)]
+        for file, ctx in islice(jobs, n):
             renderer.render_file(file, ctx)
 
     return work
@@ -146,22 +146,24 @@ def shipped_case(ctxs: list[MessageContext]) -> Callable[[int], None]:
 
 def single_case(root: Path, ctxs: list[MessageContext]) -> Callable[[int], None]:
     renderer = Renderer(TemplateCatalog(root), PLATFORM)
+    each = cycle(ctxs)  # carries on across batches: the cold case must not restart
 
     def work(n: int) -> None:
-        for i in range(n):
-            renderer.render("pre_due/sms", ctxs[i % len(ctxs)])
+        for ctx in islice(each, n):
+            renderer.render("pre_due/sms", ctx)
 
     return work
 
 
 def naive_case(source: str, ctxs: list[MessageContext]) -> Callable[[int], None]:
     renderer = Renderer(TemplateCatalog(Path()), PLATFORM)  # only for its variables()
+    each = cycle(ctxs)
 
     def work(n: int) -> None:
-        for i in range(n):
+        for ctx in islice(each, n):
             env = jinja2.Environment(undefined=jinja2.StrictUndefined)
             env.filters.update(FILTERS)
-            body = env.from_string(source).render(renderer.variables(ctxs[i % len(ctxs)]))
+            body = env.from_string(source).render(renderer.variables(ctx))
             measure_sms(renderer.with_signature(collapse_whitespace(body)))
 
     return work
