@@ -1,5 +1,71 @@
-"""remindkit: humane, compliant loan-repayment reminders in Chinese."""
+"""remindkit: humane, compliant loan-repayment reminders in Chinese.
+
+The names below are the public surface (pinned by ``tests/test_public_api.py``); the
+subpackages ``remindkit.render``, ``remindkit.lint``, ``remindkit.policy`` and
+``remindkit.testing`` expose more for those who need it.
+"""
 
 from __future__ import annotations
 
+from remindkit.config import Settings, load_settings
+from remindkit.errors import (
+    ConfigError,
+    DeliveryError,
+    FeedRowError,
+    FieldError,
+    InputError,
+    PermanentDeliveryError,
+    ProviderConfigError,
+    RemindkitError,
+    TemplateError,
+    TemplateNotFoundError,
+    TemplateSecurityError,
+    TemplateSyntaxError,
+    TransientDeliveryError,
+    UndefinedVariableError,
+)
+from remindkit.feed import RejectedRow, read_feed
+from remindkit.kit import Kit
+from remindkit.models import Borrower, Channel, Gender, Installment, Platform, Stage, Status
+from remindkit.parse import parse_installment
+from remindkit.plan import Plan, PlannedMessage
+from remindkit.render import MessageContext, Rendered, SmsLength, measure_sms
+
 __version__ = "0.1.0"
+
+__all__ = [
+    "Borrower",
+    "Channel",
+    "ConfigError",
+    "DeliveryError",
+    "FeedRowError",
+    "FieldError",
+    "Gender",
+    "InputError",
+    "Installment",
+    "Kit",
+    "MessageContext",
+    "PermanentDeliveryError",
+    "Plan",
+    "PlannedMessage",
+    "Platform",
+    "ProviderConfigError",
+    "RejectedRow",
+    "RemindkitError",
+    "Rendered",
+    "Settings",
+    "SmsLength",
+    "Stage",
+    "Status",
+    "TemplateError",
+    "TemplateNotFoundError",
+    "TemplateSecurityError",
+    "TemplateSyntaxError",
+    "TransientDeliveryError",
+    "UndefinedVariableError",
+    "__version__",
+    "load_settings",
+    "measure_sms",
+    "parse_installment",
+    "read_feed",
+]

@@ -2,13 +2,6 @@
 
 from __future__ import annotations
 
-import importlib
+from remindkit.cli import demo, lint, plan, preview
 
-COMMAND_MODULES = ("preview", "lint", "plan", "demo")
-
-for _name in COMMAND_MODULES:
-    try:
-        importlib.import_module(f"remindkit.cli.{_name}")
-    except ModuleNotFoundError as exc:  # a command still being built must not break the others
-        if exc.name != f"remindkit.cli.{_name}":
-            raise
+__all__ = ["demo", "lint", "plan", "preview"]

@@ -1,0 +1,52 @@
+"""The ``Kit`` facade: one object a lending backend builds from config or code."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+
+from remindkit import ConfigError, Kit
+from remindkit.models import Channel
+from remindkit.testing import FrozenClock, make_installment
+
+ROOT = Path(__file__).resolve().parent.parent
+NOW = datetime.fromisoformat("2026-12-01T10:00:00+08:00")
+
+
+def test_render_from_default_settings_uses_the_frozen_clock() -> None:
+    kit = Kit(templates=ROOT / "templates", clock=FrozenClock(NOW))
+    loan = make_installment(name="欧阳娜娜", gender="female", loan_id="HM2026072284",
+                            due_date="2026-12-04", amount_due="980")  # fmt: skip
+    rendered = kit.render("pre_due/sms", loan)
+    assert rendered.text == (
+        "【禾苗金融】欧阳女士您好，您尾号2284的借款3天后到期，应还980.00元，"
+        "可在禾苗金融App还款，如已还款请忽略。"
+    )
+    assert rendered.length is not None
+    assert rendered.length.segments == 1
+
+
+def test_plan_reads_a_feed_path(tmp_path: Path) -> None:
+    feed = tmp_path / "loans.csv"
+    feed.write_text(
+        "loan_id,borrower_id,name,gender,phone,amount_due,due_date\n"
+        "HM1,B1,王芳,female,13800138000,100.00,2026-12-02\n"
+        "HM2,B2,李强,male,not-a-phone,100.00,2026-12-02\n",
+        encoding="utf-8",
+    )
+    kit = Kit(templates=ROOT / "templates", clock=FrozenClock(NOW))
+    plan = kit.plan(feed)
+    assert [(m.borrower_id, m.channel, m.template_id) for m in plan.planned] == [
+        ("B1", Channel.SMS, "pre_due/sms")
+    ]
+    assert [(r.row, r.field) for r in plan.rejected_rows] == [(2, "phone")]
+
+
+def test_from_config_names_the_bad_key(tmp_path: Path) -> None:
+    config = tmp_path / "remindkit.toml"
+    config.write_text('[window]\nstart = "07:00"\n', encoding="utf-8")
+    with pytest.raises(ConfigError) as caught:
+        Kit.from_config(config)
+    assert caught.value.key == "window.start"
