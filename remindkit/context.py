@@ -126,15 +126,3 @@ def _platform(override: object, default: Platform) -> Platform:
         error = exc.errors()[0]
         where = ".".join(str(part) for part in error["loc"])
         raise FieldError(f"platform.{where}", error["msg"]) from None
-
-
-def shipped_samples_dir() -> Path:
-    """The sample contexts that ship with remindkit (``config/samples``)."""
-    package = Path(__file__).resolve().parent
-    for candidate in (
-        package / "_data" / "config" / "samples",
-        package.parent / "config" / "samples",
-    ):
-        if candidate.is_dir():
-            return candidate
-    raise FileNotFoundError("the shipped sample contexts are missing from this installation")

@@ -22,7 +22,7 @@ from remindkit.feed import FeedItem, read_feed
 from remindkit.models import Installment, Stage
 from remindkit.plan import Plan, Planner
 from remindkit.render import MessageContext, Rendered, Renderer, TemplateCatalog
-from remindkit.render.catalog import shipped_templates_dir
+from remindkit.resources import default_templates_dir
 
 
 class Kit:
@@ -37,7 +37,7 @@ class Kit:
     ) -> None:
         self.settings = settings or Settings()
         self.clock: Clock = clock or SystemClock()
-        root = templates or self.settings.templates_dir or _default_templates()
+        root = templates or self.settings.templates_dir or default_templates_dir()
         self.catalog = TemplateCatalog(root)
         self.renderer = Renderer(self.catalog, self.settings.platform.to_platform())
         self.planner = Planner(self.settings, catalog=self.catalog)
@@ -76,8 +76,3 @@ class Kit:
         ``days - 1`` days after it. ``feed`` is a CSV/JSONL path or parsed feed items."""
         items = read_feed(Path(feed)) if isinstance(feed, Path | str) else feed
         return self.planner.plan(items, at=at or self.clock.now(), days=days)
-
-
-def _default_templates() -> Path:
-    local = Path("templates")
-    return local if local.is_dir() else shipped_templates_dir()

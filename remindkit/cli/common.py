@@ -21,7 +21,7 @@ from rich.console import Console
 from remindkit.clock import parse_instant
 from remindkit.config import Settings, load_settings
 from remindkit.errors import RemindkitError
-from remindkit.render import shipped_templates_dir
+from remindkit.resources import default_templates_dir
 
 EXIT_OK = 0
 EXIT_FINDINGS = 1
@@ -100,8 +100,7 @@ def resolve_templates_dir(option: Path | None, settings: Settings) -> Path:
         if not settings.templates_dir.is_dir():
             fail(f"templates.dir: {settings.templates_dir} is not a directory")
         return settings.templates_dir
-    local = Path("templates")
-    return local if local.is_dir() else shipped_templates_dir()
+    return default_templates_dir()
 
 
 def parse_at(value: str | None) -> datetime | None:

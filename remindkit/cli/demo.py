@@ -24,11 +24,18 @@ from remindkit.cli.common import (
     stdout,
     usage_errors,
 )
-from remindkit.context import PreviewInput, load_preview_input, shipped_samples_dir
+from remindkit.config import Settings
+from remindkit.context import PreviewInput, load_preview_input
 from remindkit.errors import TemplateError, TemplateNotFoundError
+from remindkit.feed import read_feed
 from remindkit.models import Channel, Stage, Status
+from remindkit.plan import Planner
 from remindkit.policy.stages import stage_for, template_group, wants_plan_wording
 from remindkit.render import MessageContext, Renderer, TemplateCatalog
+from remindkit.resources import shipped_sample_feed, shipped_samples_dir
+
+# The sample feed's dates are set around this morning, before the day's 10:00 sends.
+DEMO_AT = datetime.fromisoformat("2026-12-01T08:30:00+08:00")
 
 
 @app.command()
@@ -49,6 +56,7 @@ def demo(config: ConfigOption = None, templates: TemplatesOption = None) -> None
         stdout.print(panel)
         failures += failed
     stdout.print(f"{len(samples)} 个样例，{failures} 个渲染失败。")
+    failures += _demo_plan(settings, catalog, renderer)
     if failures:
         raise typer.Exit(EXIT_FINDINGS)
 
@@ -92,3 +100,41 @@ def _stage(given: PreviewInput, now: datetime) -> Stage:
         return Stage.PAYMENT_RECEIVED
     today = now.astimezone(first.borrower.zone).date()
     return stage_for(first.days_past_due(today), plan_wording=wants_plan_wording(first))
+
+
+def _demo_plan(settings: Settings, catalog: TemplateCatalog, renderer: Renderer) -> int:
+    """Plan the sample feed and show each message as the console provider would print it."""
+    feed = shipped_sample_feed()
+    stdout.rule(f"计划：{feed.name} · {DEMO_AT:%Y-%m-%d %H:%M} 北京时间（仅预览，不发送）")
+    with usage_errors():
+        result = Planner(settings, catalog=catalog).plan(read_feed(feed), at=DEMO_AT)
+    failures = 0
+    for message in result.messages:
+        when = f"{message.send_at:%m-%d %H:%M%z}"
+        who = f"{message.borrower_id} {message.channel.value}"
+        if not message.planned:
+            stdout.print(Text(f"{when} {who} 不发送：{message.reason}", style="yellow"))
+            continue
+        context = MessageContext(
+            installments=message.installments, now=message.send_at, stage=message.stage
+        )
+        try:
+            rendered = renderer.render(message.template_id, context)
+        except TemplateError as exc:
+            stdout.print(Text(f"{when} {who} {exc}", style="red"))
+            failures += 1
+            continue
+        shown = rendered.text or f"{rendered.title}｜{rendered.body}"
+        stdout.print(
+            Text(f"{when} {who} {rendered.template_id}", style="dim") + Text(f"\n  {shown}")
+        )
+    for rejected in result.rejected_rows:
+        stdout.print(
+            Text(
+                f"第{rejected.row}行 {rejected.field}：{rejected.reason}（此行跳过，其余照常）",
+                style="yellow",
+            )
+        )
+    for warning in result.warnings:
+        stdout.print(Text(f"提示：{warning}", style="yellow"))
+    return failures

@@ -119,25 +119,26 @@ def _print_text(result: Plan) -> None:
 
 
 def _message_table(day: date, messages: Iterable[PlannedMessage]) -> Table:
-    # One table per borrower-local day keeps the rows short enough for 80 columns; the
-    # template id names the stage (plan_offer/sms).
+    # One table per borrower-local day, five columns, so rows stay readable in 80 columns:
+    # the template id names stage and channel, fallbacks follow it, the reason follows
+    # the status, and loan ids (the longest) wrap last.
     table = Table(title=day.isoformat(), title_justify="left", box=box.SIMPLE_HEAD)
     table.add_column("time", no_wrap=True)
-    for column in ("borrower", "loans", "template", "channel", "status"):
-        table.add_column(column, overflow="fold")
-    table.add_column("reason", overflow="fold", min_width=8)
+    table.add_column("borrower", overflow="fold")
+    table.add_column("template", no_wrap=True)
+    table.add_column("status", overflow="fold")
+    table.add_column("loans", overflow="fold", ratio=1)
     for message in messages:
-        channel = ">".join(c.value for c in (message.channel, *message.fallback_channels))
+        fallbacks = "".join(f" >{channel.value}" for channel in message.fallback_channels)
+        reason = f": {escape(message.reason)}" if message.reason else ""
         status = message.status.value
         table.add_row(
             message.send_at.strftime("%H:%M%z"),
             # Feed values are data, not markup: "[b]" in an id must print as typed.
             escape(message.borrower_id),
+            message.template_id + fallbacks,
+            (status if message.planned else f"[yellow]{status}[/]") + reason,
             escape(", ".join(message.loan_ids)),
-            message.template_id,
-            channel,
-            status if message.planned else f"[yellow]{status}[/]",
-            escape(message.reason or ""),
         )
     return table
 

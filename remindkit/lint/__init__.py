@@ -41,7 +41,7 @@ def default_samples_dir() -> Path | None:
     local = Path("config/samples")
     if local.is_dir():
         return local
-    from remindkit.context import shipped_samples_dir  # noqa: PLC0415 - only when needed
+    from remindkit.resources import shipped_samples_dir  # noqa: PLC0415 - only when needed
 
     try:
         return shipped_samples_dir()

@@ -8,10 +8,10 @@ from remindkit.render.catalog import (
     TemplateFile,
     TemplateMeta,
     locale_chain,
-    shipped_templates_dir,
 )
 from remindkit.render.renderer import MessageContext, Rendered, Renderer, collapse_whitespace
 from remindkit.render.segments import SmsLength, measure_sms
+from remindkit.resources import shipped_templates_dir
 
 __all__ = [
     "DEFAULT_LOCALE",

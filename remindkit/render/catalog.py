@@ -63,15 +63,6 @@ class TemplateFile:
     meta_end_line: int  # last line of the metadata block (0 if none)
 
 
-def shipped_templates_dir() -> Path:
-    """The template set that ships with remindkit (wheel data, or the source checkout)."""
-    package = Path(__file__).resolve().parent.parent
-    for candidate in (package / "_data" / "templates", package.parent / "templates"):
-        if candidate.is_dir():
-            return candidate
-    raise FileNotFoundError("the shipped templates are missing from this installation")
-
-
 @lru_cache(maxsize=64)
 def locale_chain(locale: str) -> tuple[str, ...]:
     """``zh_HK`` → (zh_HK, zh, zh_CN): a locale's own files first, then Simplified Chinese."""
