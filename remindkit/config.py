@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     BeforeValidator,
     ConfigDict,
@@ -65,13 +66,24 @@ def _parse_clock(value: object) -> time:
     raise config_error(f"expected HH:MM, got {shown(value)}")
 
 
-ClockTime = Annotated[time, BeforeValidator(_parse_clock)]
-Locale = Annotated[str, Field(pattern=r"^[a-z]{2}_[A-Z]{2}$")]
-
-
 def in_no_contact_period(moment: time) -> bool:
     """True from 22:00 (inclusive) to 08:00 (exclusive), local time."""
     return moment >= NO_CONTACT_START or moment < NO_CONTACT_END
+
+
+def _contact_time(value: time) -> time:
+    """A moment a message may go out at: the hard limit of SPEC §5.3 is never configurable."""
+    if in_no_contact_period(value):
+        raise config_error(
+            f"{_hhmm(value)} is inside the 22:00–08:00 no-contact period; "
+            f"hard limit: {NO_CONTACT_RULE}"
+        )
+    return value
+
+
+ClockTime = Annotated[time, BeforeValidator(_parse_clock)]
+ContactTime = Annotated[ClockTime, AfterValidator(_contact_time)]
+Locale = Annotated[str, Field(pattern=r"^[a-z]{2}_[A-Z]{2}$")]
 
 
 class _Frozen(BaseModel):
@@ -81,18 +93,8 @@ class _Frozen(BaseModel):
 class ContactWindow(_Frozen):
     """Local hours in which messages may go out (SPEC §5.3); never inside 22:00–08:00."""
 
-    start: ClockTime = time(9, 0)
+    start: ContactTime = time(9, 0)
     end: ClockTime = time(20, 0)
-
-    @field_validator("start")
-    @classmethod
-    def _start_allowed(cls, value: time) -> time:
-        if in_no_contact_period(value):
-            raise config_error(
-                f"{_hhmm(value)} is inside the 22:00–08:00 no-contact period; "
-                f"hard limit: {NO_CONTACT_RULE}"
-            )
-        return value
 
     @field_validator("end")
     @classmethod
@@ -128,23 +130,13 @@ class Step(_Frozen):
 
     offset_days: StrictInt = Field(ge=-7, le=365)
     channels: tuple[Channel, ...] = Field(min_length=1)
-    send_time: ClockTime = time(10, 0)
+    send_time: ContactTime = time(10, 0)
 
     @field_validator("channels")
     @classmethod
     def _distinct_channels(cls, value: tuple[Channel, ...]) -> tuple[Channel, ...]:
         if len(set(value)) != len(value):
             raise config_error(f"a channel is listed twice: {[c.value for c in value]}")
-        return value
-
-    @field_validator("send_time")
-    @classmethod
-    def _send_time_allowed(cls, value: time) -> time:
-        if in_no_contact_period(value):
-            raise config_error(
-                f"{_hhmm(value)} is inside the 22:00–08:00 no-contact period; "
-                f"hard limit: {NO_CONTACT_RULE}"
-            )
         return value
 
 
