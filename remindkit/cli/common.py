@@ -17,6 +17,7 @@ from typing import Annotated, Any, NoReturn
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from remindkit.clock import parse_instant
 from remindkit.config import Settings, load_settings
@@ -65,7 +66,8 @@ AtOption = Annotated[
 
 def fail(message: str, code: int = EXIT_USAGE) -> NoReturn:
     """Print one clear line on stderr and exit with ``code``."""
-    stderr.print(f"[bold red]error:[/] {message}", markup=True)
+    # Messages quote config keys and feed values ("[platform]", "steps[2]"): not markup.
+    stderr.print(f"[bold red]error:[/] {escape(message)}", markup=True)
     raise typer.Exit(code)
 
 
