@@ -141,6 +141,11 @@ def test_other_run_time_failures_are_template_errors_with_a_line(
         ("您好，\n王先生", "您好，王先生"),  # CJK lines join without a space
         ("  尾号 0001  \n\n的借款", "尾号 0001的借款"),
         ("Please pay\nnow", "Please pay now"),  # a line break between Latin words is a space
+        ("Hi,\nthere", "Hi, there"),  # ... and after Latin punctuation
+        ("Done.\nThanks;\n2 days", "Done. Thanks; 2 days"),
+        ("400-\n100", "400-100"),
+        ("Hi,\n您好", "Hi,您好"),
+        ("您好，\nHi", "您好，Hi"),
         ("App\n还款", "App还款"),
         ("尾号1234\n5元", "尾号1234 5元"),
         ("\u3000\u3000您好，\u3000\u3000王先生\u3000\n明天", "您好， 王先生明天"),  # full-width

@@ -8,6 +8,7 @@ building a small variable mapping and running the compiled template.
 from __future__ import annotations
 
 import re
+import string
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field, fields
 from datetime import date, datetime
@@ -33,6 +34,10 @@ from remindkit.render.segments import SmsLength, measure_sms
 PUSH_BLOCKS = ("title", "body")
 _UNDEFINED_NAME = re.compile(r"'([^']+)' is undefined|has no attribute '([^']+)'")
 _SPACES = re.compile(r"[ \t\u3000]+")
+_LATIN = frozenset(string.ascii_letters + string.digits)
+# A line ending in a Latin word or its punctuation, followed by a Latin word: the break
+# stood for a space ("Hi,\nthere" → "Hi, there"). Chinese text joins without one.
+_SPACE_AFTER = _LATIN | frozenset(",.;:!?)")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -266,8 +271,9 @@ def _loan_view(item: Installment, today: date) -> LoanView:
 def collapse_whitespace(text: str) -> str:
     """What a phone shows: lines trimmed and joined, runs of spaces made one.
 
-    Lines join without a space, as Chinese text does, except between two Latin letters or
-    digits where the writer's line break stood for a word break.
+    Lines join without a space, as Chinese text does, except where a Latin letter or digit
+    starts a line after a Latin letter, digit or punctuation mark (``,.;:!?)``): there the
+    writer's line break stood for a word break.
     """
     # One substitution over the whole text (the runs never span a newline) and one join:
     # a regex call and a string copy per line were ~8% of a render.
@@ -277,7 +283,7 @@ def collapse_whitespace(text: str) -> str:
         line = raw.strip()
         if not line:
             continue
-        if last.isascii() and last.isalnum() and line[0].isascii() and line[0].isalnum():
+        if last in _SPACE_AFTER and line[0] in _LATIN:
             parts.append(" ")
         parts.append(line)
         last = line[-1]
