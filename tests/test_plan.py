@@ -390,3 +390,17 @@ def test_holiday_rules_can_be_switched_off(tmp_path: Path) -> None:
     assert [(line[0], line[2]) for line in lines(eve)] == [
         ("2026-02-16T10:00:00+08:00", "due_today")
     ]
+
+
+@pytest.mark.parametrize("when", ["2026-12-01T07:07:00+00:00", "2026-12-01T15:07:00+08:00"])
+def test_times_carry_the_borrowers_offset_whatever_the_offset_of_at(when: str) -> None:
+    feed = [
+        row(due_date="2026-12-02", timezone="Asia/Urumqi"),
+        row(loan_id="L2", due_date="2026-11-30", timezone="Asia/Urumqi"),
+    ]
+    result = run(feed, datetime.fromisoformat(when))
+    times = [(m.send_at.isoformat(), m.not_after.isoformat(), m.reason) for m in result.messages]
+    assert times == [
+        ("2026-12-01T13:07:00+06:00", "2026-12-01T20:00:00+06:00", None),
+        ("2026-12-01T15:07:00+06:00", "2026-12-01T20:00:00+06:00", "deferred: min_gap"),
+    ]

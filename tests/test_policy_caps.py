@@ -1,4 +1,5 @@
-from datetime import datetime, timedelta
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -87,3 +88,20 @@ def test_negative_caps_are_refused(field: str) -> None:
 def test_a_slot_exactly_at_the_window_end_is_too_late() -> None:
     decisions = apply_caps([_request(18, "L1"), _request(18, "L2")], Caps())
     assert decisions[1] == Decision.suppress("min_gap")
+
+
+def test_send_times_are_given_in_the_zone_of_the_window() -> None:
+    # ``earliest`` may be the planning time in another zone (``--at`` in UTC): the decision
+    # still reads in the borrower's zone, the zone of ``closes``.
+    urumqi = ZoneInfo("Asia/Urumqi")
+    request = SlotRequest(
+        earliest=datetime(2026, 12, 1, 7, 7, tzinfo=UTC),
+        closes=datetime(2026, 12, 1, 20, tzinfo=urumqi),
+        installments=(("L1", 1),),
+    )
+    later = replace(request, installments=(("L2", 1),))
+    decisions = apply_caps([request, later], Caps())
+    assert [d.send_at.isoformat() for d in decisions if d.send_at] == [
+        "2026-12-01T13:07:00+06:00",
+        "2026-12-01T15:07:00+06:00",
+    ]

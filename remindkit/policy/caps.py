@@ -5,7 +5,8 @@ earliest time at or after the one it asked for that keeps ``min_gap`` from the m
 already placed and is still inside the window. A message that finds no such time is
 suppressed ``min_gap``; one over a count cap is suppressed ``frequency_cap``; one whose
 window has closed before it may go (``--at`` late in the day) is suppressed
-``window_closed``. Gaps are measured in real elapsed time, not wall-clock time.
+``window_closed``. Gaps are measured in real elapsed time, not wall-clock time; send
+times are given in the zone of ``closes`` (the borrower's).
 """
 
 from __future__ import annotations
@@ -78,8 +79,8 @@ def _place(
     slot = _first_free(request, placed, caps.min_gap)
     if slot is None:
         return Decision.suppress(Reason.MIN_GAP)
-    zone = request.earliest.tzinfo
-    at = slot.astimezone(zone)
+    # In the borrower's zone, the zone of the window, whatever zone ``earliest`` came in.
+    at = slot.astimezone(request.closes.tzinfo)
     note = f"deferred: {Reason.MIN_GAP.value}" if slot > request.earliest else None
     return Decision.send(at, note)
 
