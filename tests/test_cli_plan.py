@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -176,3 +178,28 @@ def test_bad_config_exits_2_naming_the_key(feed: Path, tmp_path: Path) -> None:
     code, _, err = invoke("--feed", str(feed), "--config", str(config))
     assert code == 2
     assert "window.end" in err
+
+
+def test_the_2027_estimate_warning_is_printed_once(tmp_path: Path) -> None:
+    # A real process: under pytest a log-capture handler hides what Python's last-resort
+    # handler would print beside the command's own "warning:" line.
+    path = tmp_path / "feed.csv"
+    path.write_text(
+        HEADER
+        + "L1,B1,王芳,female,13800138000,,100.00,2027-09-30,due,\n"
+        + "L2,B2,李雷,male,13900139000,,200.00,2027-09-29,due,\n",
+        encoding="utf-8",
+    )
+    command = [sys.executable, "-c", "from remindkit.cli import main; main()", "plan"]
+    done = subprocess.run(
+        [*command, "--feed", str(path), "--at", "2027-10-01T08:00+08:00", "--days", "3"],
+        capture_output=True,
+        text=True,
+        encoding="utf-8",
+        cwd=tmp_path,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0
+    assert done.stderr.count("holiday dates for 2027 are estimates") == 1
+    assert done.stderr.startswith("warning: holiday dates for 2027 are estimates")

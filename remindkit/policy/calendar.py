@@ -30,6 +30,10 @@ from lunardate import LunarDate
 from remindkit.errors import ConfigError
 
 logger = logging.getLogger("remindkit.calendar")
+# A library's warnings reach the handlers the application configures; without this, Python's
+# last-resort handler would print them on stderr too, beside the planner's own warnings
+# (``remindkit plan`` printed the 2027 estimate warning twice).
+logger.addHandler(logging.NullHandler())
 
 MAX_SEARCH_DAYS = 366
 MAX_RANGE_DAYS = 31
