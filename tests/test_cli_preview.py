@@ -228,7 +228,7 @@ def test_a_missing_templates_dir_exits_2(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("body", "message"),
     [
-        ("您好\n{{ borrower.nmae }}", "error: pre_due/sms:12: undefined variable 'nmae'"),
+        ("您好\n{{ borrower.nmae }}", "error: pre_due/sms:12: undefined variable 'borrower.nmae'"),
         ("您好\n{{ loan.__class__ }}",
          "error: pre_due/sms:12: access to private attribute '__class__' is not allowed"),
         ("您好\n{% if %}", "error: pre_due/sms:12: "),

@@ -56,8 +56,8 @@ def test_undefined_attribute_names_the_variable_and_the_file_line(
     with pytest.raises(UndefinedVariableError) as caught:
         sms(tmp_templates, platform, body, context(installment()))
     error = caught.value
-    assert (error.template_id, error.variable, error.line) == ("pre_due/sms", "nmae", 13)
-    assert str(error) == "pre_due/sms:13: undefined variable 'nmae'"
+    assert (error.template_id, error.variable, error.line) == ("pre_due/sms", "borrower.nmae", 13)
+    assert str(error) == "pre_due/sms:13: undefined variable 'borrower.nmae'"
 
 
 def test_undefined_top_level_name(
@@ -71,11 +71,14 @@ def test_undefined_top_level_name(
 @pytest.mark.parametrize(
     ("body", "variable", "line"),
     [
-        ("{% if loan.tail %}\n\n{{ loan.amount }}{% endif %}", "amount", BODY_LINE + 2),
-        ("{% for l in loans %}\n{{ l.nmae }}{% endfor %}", "nmae", BODY_LINE + 1),
-        ("{% macro m() %}\n{{ loan.nope }}\n{% endmacro %}\n{{ m() }}", "nope", BODY_LINE + 1),
-        ("{{ loan.extra.channel }}", "channel", BODY_LINE),
-        ("{{ loan.extra['channel'] }}", "channel", BODY_LINE),
+        ("{% if loan.tail %}\n\n{{ loan.amount }}{% endif %}", "loan.amount", BODY_LINE + 2),
+        ("{% for l in loans %}\n{{ l.nmae }}{% endfor %}", "loan.nmae", BODY_LINE + 1),
+        ("{% macro m() %}\n{{ loan.nope }}\n{% endmacro %}\n{{ m() }}", "loan.nope", BODY_LINE + 1),
+        ("{{ loan.extra.channel }}", "loan.extra.channel", BODY_LINE),
+        ("{{ loan.extra['channel'] }}", "loan.extra.channel", BODY_LINE),
+        ("{{ platform.fax }}", "platform.fax", BODY_LINE),
+        ("x\n{{ loans[5] }}", "loans[5]", BODY_LINE + 1),  # not "list object has no element 5"
+        ("{{ [1, 2][5] }}", "[5]", BODY_LINE),
     ],
 )
 def test_undefined_inside_blocks_loops_macros_and_extra(
@@ -98,7 +101,7 @@ def test_undefined_in_a_push_block_names_the_template_line(
     renderer = renderer_for(tmp_templates, platform, {"pre_due/push.j2": body})
     with pytest.raises(UndefinedVariableError) as caught:
         renderer.render("pre_due/push", context(installment()))
-    assert (caught.value.variable, caught.value.line) == ("nmae", BODY_LINE + 3)
+    assert (caught.value.variable, caught.value.line) == ("borrower.nmae", BODY_LINE + 3)
 
 
 @pytest.mark.parametrize(

@@ -32,7 +32,7 @@ from remindkit.render.sandbox import ReminderSandbox, build_environment, check_t
 from remindkit.render.segments import SmsLength, measure_sms
 
 PUSH_BLOCKS = ("title", "body")
-_UNDEFINED_NAME = re.compile(r"'([^']+)' is undefined|has no attribute '([^']+)'")
+_UNDEFINED_NAME = re.compile(r"\A'(.+)' is undefined\Z", re.DOTALL)
 _SPACES = re.compile(r"[ \t\u3000]+")
 _LATIN = frozenset(string.ascii_letters + string.digits)
 # A line ending in a Latin word or its punctuation, followed by a Latin word: the break
@@ -117,6 +117,37 @@ class LoanView:
     extra: Mapping[str, str] = field(default_factory=dict)
 
 
+_VIEW_NAMES: dict[type, str] = {BorrowerView: "borrower", LoanView: "loan", Platform: "platform"}
+
+
+class VocabularyUndefined(jinja2.StrictUndefined):
+    """Strict undefined whose message names the missing value in the content team's
+    vocabulary (``borrower.nmae``, ``loan.extra.branch``, ``loans[5]``) rather than by
+    Python type (``'BorrowerView object' has no attribute``, ``list object has no element``).
+    """
+
+    __slots__ = ()
+
+    @property
+    def _undefined_message(self) -> str:
+        if self._undefined_hint:
+            return self._undefined_hint
+        return f"'{self._vocabulary_path()}' is undefined"
+
+    def _vocabulary_path(self) -> str:
+        owner, name = self._undefined_obj, self._undefined_name
+        if owner is jinja2.utils.missing:
+            return str(name)
+        prefix = _VIEW_NAMES.get(type(owner))
+        if prefix is not None:
+            return f"{prefix}.{name}"
+        if isinstance(owner, Mapping):  # the only mapping in the vocabulary
+            return f"loan.extra.{name}"
+        if isinstance(owner, list) and owner and all(type(i) is LoanView for i in owner):
+            return f"loans[{name}]"
+        return f"[{name}]" if isinstance(name, int) else str(name)
+
+
 class Renderer:
     """Renders catalog templates for message contexts, in a sandbox, with strict variables."""
 
@@ -124,6 +155,7 @@ class Renderer:
         self.catalog = catalog
         self.platform = platform
         self.environment: ReminderSandbox = build_environment()
+        self.environment.undefined = VocabularyUndefined
         self.environment.plain_data = {
             cls: frozenset(f.name for f in fields(cls))
             for cls in (BorrowerView, LoanView, Platform)
@@ -317,10 +349,9 @@ class _mapped_errors:  # noqa: N801 - used as a lowercase context manager like c
 
 
 def _undefined_name(exc: jinja2.UndefinedError) -> str:
-    match = _UNDEFINED_NAME.search(exc.message or "")
-    if match is None:
-        return exc.message or "?"
-    return match.group(1) or match.group(2)
+    message = exc.message or "?"
+    match = _UNDEFINED_NAME.match(message)
+    return message if match is None else match.group(1)
 
 
 def _template_line(tb: TracebackType | None, filename: str) -> int | None:
