@@ -4,7 +4,7 @@ import pytest
 
 from remindkit.models import Channel
 from remindkit.policy.cadence import CadenceStep
-from remindkit.policy.calendar import HolidayCalendar
+from remindkit.policy.calendar import DayKind, HolidayCalendar, Override
 from remindkit.policy.schedule import (
     Hit,
     OverdueOnWorkdays,
@@ -39,6 +39,21 @@ def test_overdue_step_on_a_statutory_holiday_waits_for_the_next_workday(
 def test_overdue_step_on_a_weekend_waits_for_monday(calendar: HolidayCalendar) -> None:
     fired = OverdueOnWorkdays(calendar)(StepDate.nominal(date(2026, 10, 16), _step(1)))
     assert (fired.day, fired.note) == (date(2026, 10, 19), "deferred: weekend")
+
+
+def test_a_weekday_made_a_day_off_by_the_override_file_is_not_called_a_weekend() -> None:
+    # Wednesday 2 Dec 2026 off without a name, Thursday 3 Dec off for the company party.
+    calendar = HolidayCalendar(
+        {
+            date(2026, 12, 2): Override(DayKind.HOLIDAY),
+            date(2026, 12, 3): Override(DayKind.HOLIDAY, "公司年会"),
+        }
+    )
+    rule = OverdueOnWorkdays(calendar)
+    unnamed = rule(StepDate.nominal(date(2026, 12, 1), _step(1)))
+    named = rule(StepDate.nominal(date(2026, 12, 2), _step(1)))
+    assert (unnamed.day, unnamed.note) == (date(2026, 12, 4), "deferred: day off")
+    assert (named.day, named.note) == (date(2026, 12, 4), "deferred: holiday 公司年会")
 
 
 def test_overdue_step_on_a_make_up_workday_is_sent(calendar: HolidayCalendar) -> None:

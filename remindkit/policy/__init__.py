@@ -9,7 +9,8 @@ Each module holds small values and functions that return decisions with their re
 - **Step day.** A step fires on ``due_date + offset_days``, moved by the holiday rules
   (:mod:`~remindkit.policy.schedule`): overdue steps on a non-workday (statutory holiday
   or weekend off-day; 调休 make-up days are workdays) wait for the next workday
-  (``deferred: holiday 国庆节`` / ``deferred: weekend``); nothing is sent from 除夕 to 初三:
+  (``deferred: holiday 国庆节`` / ``deferred: weekend``, or ``deferred: day off`` for an
+  unnamed weekday off from the override file); nothing is sent from 除夕 to 初三:
   pre-due and due-day steps of a due date inside the pause go to the last workday before
   it, every other step inside the pause to the day after it. Every step maps to exactly
   one day, so a message is neither lost nor doubled however ``--days`` cuts the calendar.

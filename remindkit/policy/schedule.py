@@ -3,8 +3,8 @@
 A step's nominal day is ``due_date + offset_days``. Small rules move it:
 
 - :class:`OverdueOnWorkdays`: an overdue step (offset > 0) on a non-workday (statutory
-  holiday or weekend off-day; make-up workdays 调休 count as workdays) moves to the next
-  workday. Pre-due and due-day steps are sent on holidays.
+  holiday, weekend off-day or a day off from the override file; make-up workdays 调休
+  count as workdays) moves to the next workday. Pre-due and due-day steps are sent on holidays.
 - :class:`SpringFestivalPause`: nothing goes out from 除夕 to 初N (default 初三). A pre-due or
   due-day step inside the pause for a due date inside the pause goes out on the last
   workday before the pause; any other step inside it goes out the day after the pause.
@@ -25,6 +25,7 @@ from remindkit.policy.cadence import CadenceStep
 from remindkit.policy.decision import join_notes
 
 _ONE_DAY = timedelta(days=1)
+_SATURDAY = 5  # date.weekday()
 # Rules move a step forward (or, for the pause, before it); a few rounds reach a fixed point.
 _MAX_ROUNDS = 6
 
@@ -74,9 +75,14 @@ class OverdueOnWorkdays:
     def __call__(self, step: StepDate) -> StepDate:
         if not step.overdue or self.calendar.is_workday(step.day):
             return step
-        name = self.calendar.holiday_name(step.day)
-        why = f"holiday {name}" if name else "weekend"
-        return step.moved(self.calendar.next_workday(step.day), f"deferred: {why}")
+        return step.moved(self.calendar.next_workday(step.day), f"deferred: {self._why(step.day)}")
+
+    def _why(self, day: date) -> str:
+        name = self.calendar.holiday_name(day)
+        if name:
+            return f"holiday {name}"
+        # An unnamed day off from the override file may fall on any weekday.
+        return "weekend" if day.weekday() >= _SATURDAY else "day off"
 
 
 @dataclass(frozen=True, slots=True)
