@@ -265,6 +265,12 @@ def test_cn_date_year_follows_the_borrowers_zone_on_new_years_eve(
         ("8613800138000", "138****8000"),
         ("138 0013 8000", "138****8000"),
         ("12345", "*****"),  # too short to keep any digit
+        # Other countries: the country code is not part of the number shown.
+        ("+14155550123", "415***0123"),
+        ("+447911123456", "791***3456"),
+        ("+85291234567", "912*4567"),
+        ("+0123", "****"),  # no country code starts with 0
+        ("+", ""),
         ("", ""),
     ],
 )

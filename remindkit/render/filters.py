@@ -16,6 +16,7 @@ from babel.dates import format_date, format_skeleton
 from babel.numbers import get_decimal_symbol, get_group_symbol
 from jinja2 import pass_context
 from jinja2.runtime import Context
+from phonenumbers import COUNTRY_CODE_TO_REGION_CODE
 
 LOCALE = "zh_CN"
 CENT = Decimal("0.01")
@@ -149,16 +150,27 @@ def relative_day(context: Context, value: object) -> str:
 
 
 def mask_phone(value: object) -> str:
-    """``+8613800138000`` / ``13800138000`` → ``138****8000``."""
+    """``+8613800138000`` / ``13800138000`` → ``138****8000``; ``+14155550123`` → ``415***0123``."""
     text = str(value)
     if len(text) == 14 and text.startswith("+861") and text[1:].isdigit():
         return f"{text[3:6]}****{text[-4:]}"  # the E.164 mainland mobile of every context
-    digits = "".join(ch for ch in str(value) if ch.isdigit())
-    if str(value).startswith("+86") or (digits.startswith("86") and len(digits) == 13):
-        digits = digits[2:]
+    digits = _national_digits(text)
     if len(digits) < 8:
         return "*" * len(digits)
     return f"{digits[:3]}{'*' * (len(digits) - 7)}{digits[-4:]}"
+
+
+def _national_digits(text: str) -> str:
+    """The digits without the country code: kept, ``+1`` would show as ``141****0123``."""
+    digits = "".join(ch for ch in text if ch.isdigit())
+    if not text.lstrip().startswith("+"):
+        # 8613800138000: a mainland mobile written with its country code but no plus.
+        return digits[2:] if digits.startswith("86") and len(digits) == 13 else digits
+    # Country codes are prefix-free (ITU-T E.164): at most one of 1, 2 or 3 digits matches.
+    for size in (1, 2, 3):
+        if digits[:1] != "0" and int(digits[:size] or 0) in COUNTRY_CODE_TO_REGION_CODE:
+            return digits[size:]
+    return digits
 
 
 FILTERS: dict[str, Any] = {
