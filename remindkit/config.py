@@ -44,6 +44,10 @@ NO_CONTACT_RULE = (
     "no collection contact 22:00–08:00 local (NIFA 2024, national standard 2025, CBA 2026)"
 )
 
+# The plan spaces one borrower's messages within a local day (SPEC §5.3); across days only
+# the night does, and it lasts 10 hours, 9 when clocks spring forward.
+MAX_MIN_GAP_MINUTES = 9 * 60
+
 _CLOCK = re.compile(r"(\d{1,2}):(\d{2})")
 _SIGNATURE = re.compile(r"[A-Za-z0-9\u3400-\u4dbf\u4e00-\u9fff]+")
 _URL = re.compile(r"https?://\S+")
@@ -122,7 +126,18 @@ class Caps(_Frozen):
 
     per_installment_per_day: StrictInt = Field(default=1, ge=1, le=5)
     per_borrower_per_day: StrictInt = Field(default=2, ge=1, le=10)
-    min_gap_minutes: StrictInt = Field(default=120, ge=0, le=720)
+    min_gap_minutes: StrictInt = Field(default=120, ge=0)
+
+    @field_validator("min_gap_minutes")
+    @classmethod
+    def _gap_fits_the_night(cls, value: int) -> int:
+        if value > MAX_MIN_GAP_MINUTES:
+            raise config_error(
+                f"at most {MAX_MIN_GAP_MINUTES} minutes, got {value}: gaps are kept within a "
+                "local day, and the 22:00–08:00 night keeps 9 hours between days at the least "
+                "(10, less a daylight-saving hour)"
+            )
+        return value
 
 
 class Step(_Frozen):

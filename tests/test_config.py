@@ -313,6 +313,21 @@ def test_code_built_window_obeys_the_same_limit() -> None:
         Step(offset_days=1, channels=(Channel.SMS,), send_time=time(6, 0))
 
 
+def test_min_gap_is_bounded_by_the_shortest_night(tmp_path: Path) -> None:
+    # A plan spaces messages within a local day; only a night of 22:00–08:00 (9 hours on a
+    # daylight-saving night) keeps them apart across days, so a longer gap could not hold.
+    error = load_error(tmp_path, "[caps]\nmin_gap_minutes = 541\n")
+    assert error.key == "caps.min_gap_minutes"
+    assert error.reason == (
+        "at most 540 minutes, got 541: gaps are kept within a local day, and the 22:00–08:00 "
+        "night keeps 9 hours between days at the least (10, less a daylight-saving hour)"
+    )
+    assert (
+        load_settings(write(tmp_path, "[caps]\nmin_gap_minutes = 540\n")).caps.min_gap_minutes
+        == 540
+    )
+
+
 # --- file-level errors, merging, paths ------------------------------------------------------
 
 

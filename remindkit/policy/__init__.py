@@ -28,8 +28,8 @@ Each module holds small values and functions that return decisions with their re
   earliest time keeping ``min_gap`` (real elapsed time) from those placed: later the same
   day is ``deferred: min_gap``, no room is ``min_gap``, over a count cap is
   ``frequency_cap``. The gap is checked within a local day: the 22:00–08:00 limit keeps
-  two days' messages at least 10 hours apart, so a ``min_gap`` above 10 hours is not
-  enforced across midnight.
+  two days' messages at least 9 hours apart (10, less a daylight-saving hour), so settings
+  refuse a ``min_gap`` above 9 hours, which could not hold across midnight.
 - **Channels.** The step's channels in order, skipping opted-out ones and those without
   contact (SMS needs a phone, push a token); the usable ones after the first are the
   fallbacks. None usable: ``opted_out`` if the borrower refused one of them, else
