@@ -243,10 +243,7 @@ class _Run:
         kept = self._unique(kept)
         timezone = kept[0][0].borrower.timezone
         if any(item.borrower.timezone != timezone for item, _ in kept):
-            borrower = kept[0][0].borrower.id
-            self.warn(
-                f"borrower {borrower!r} has rows in several time zones; planned in {timezone}"
-            )
+            kept = self._in_one_zone(kept, timezone)
         candidates = [self._candidate(item, hit, timezone) for item, hits in kept for hit in hits]
         drafts = [self._templated(draft) for draft in consolidate(candidates)]
         messages: list[PlannedMessage] = []
@@ -254,6 +251,22 @@ class _Run:
             same_day = [pair for pair in drafts if pair[0].day == day]
             messages.extend(self._decide_day(same_day, timezone))
         return messages
+
+    def _in_one_zone(self, kept: list[_Kept], timezone: str) -> list[_Kept]:
+        """The borrower's rows with their steps found again on the days of ``timezone``.
+
+        Caps and consolidation need one local day per borrower; the hits found in a row's
+        own zone could fall on a day outside this zone's horizon. (A row with no step in
+        its own zone's days was dropped while reading, before the zone was known.)
+        """
+        self.warn(
+            f"borrower {kept[0][0].borrower.id!r} has rows in several time zones; "
+            f"planned in {timezone}"
+        )
+        return [
+            (item, self.finder.hits(self._profile(item.segment), item.due_date, timezone))
+            for item, _ in kept
+        ]
 
     def _unique(self, kept: list[_Kept]) -> list[_Kept]:
         """One row per installment; duplicates keep a content-chosen row (order-independent)."""

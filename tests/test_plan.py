@@ -404,3 +404,19 @@ def test_times_carry_the_borrowers_offset_whatever_the_offset_of_at(when: str) -
         ("2026-12-01T13:07:00+06:00", "2026-12-01T20:00:00+06:00", None),
         ("2026-12-01T15:07:00+06:00", "2026-12-01T20:00:00+06:00", "deferred: min_gap"),
     ]
+
+
+def test_rows_of_one_borrower_in_another_zone_are_planned_on_the_borrowers_days() -> None:
+    # At 08:00 in Shanghai it is 1 Dec 14:00 in Kiritimati but 30 Nov 13:00 in Pago Pago.
+    feed = [
+        row(due_date="2026-12-02", timezone="Pacific/Kiritimati"),
+        row(loan_id="L2", due_date="2026-12-01", timezone="Pacific/Pago_Pago"),
+    ]
+    result = run(feed, at("2026-12-01T08:00"))
+    assert [(m.day, m.send_at.isoformat(), m.loan_ids, m.stage.value) for m in result.messages] == [
+        (date(2026, 12, 1), "2026-12-01T14:00:00+14:00", ("L2",), "due_today"),
+        (date(2026, 12, 1), "2026-12-01T16:00:00+14:00", (L1,), "pre_due"),
+    ]
+    assert result.warnings == (
+        "borrower 'B0001' has rows in several time zones; planned in Pacific/Kiritimati",
+    )

@@ -5,7 +5,8 @@ Each module holds small values and functions that return decisions with their re
 
 - **Days.** A plan covers the borrower-local date of ``at`` and ``days - 1`` days after
   it. A borrower's time zone is the one of their first installment (by loan id and
-  installment number); rows in other zones raise a warning.
+  installment number); rows in other zones raise a warning and are planned on that zone's
+  days (a row with nothing to send on its own zone's days was already dropped).
 - **Step day.** A step fires on ``due_date + offset_days``, moved by the holiday rules
   (:mod:`~remindkit.policy.schedule`): overdue steps on a non-workday (statutory holiday
   or weekend off-day; 调休 make-up days are workdays) wait for the next workday
