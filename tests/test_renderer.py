@@ -224,6 +224,37 @@ def test_push_needs_title_and_body_blocks(
     assert caught.value.message == f"a push template needs {{% block {missing} %}}…{{% endblock %}}"
 
 
+@pytest.mark.parametrize(
+    ("body", "line", "message"),
+    [
+        ("说明\n" + PUSH, BODY_LINE, "text outside {% block title %} and {% block body %}"),
+        (PUSH + "\n\n尾注{{ loan.tail }}\n", BODY_LINE + 7, "text outside {% block title %}"),
+        ("{% set item = '借款' %}\n" + PUSH, BODY_LINE, "only {% block title %} and {% block"),
+        (PUSH + "{% block footer %}f{% endblock %}", BODY_LINE + 5, "{% block footer %} is never"),
+    ],
+)
+def test_push_refuses_what_it_would_silently_drop(
+    tmp_templates: TemplatesFactory,
+    platform: Platform,
+    installment: InstallmentFactory,
+    body: str,
+    line: int,
+    message: str,
+) -> None:
+    renderer = renderer_for(tmp_templates, platform, {"pre_due/push.j2": body})
+    with pytest.raises(TemplateSyntaxError) as caught:
+        renderer.render("pre_due/push", context(installment()))
+    assert (caught.value.line, caught.value.message[: len(message)]) == (line, message)
+
+
+def test_push_allows_blank_lines_and_comments_around_its_blocks(
+    tmp_templates: TemplatesFactory, platform: Platform, installment: InstallmentFactory
+) -> None:
+    body = "\n  \n{# 标题要短 #}\n" + PUSH + "\n{# 结尾 #}\n\n"
+    renderer = renderer_for(tmp_templates, platform, {"pre_due/push.j2": body})
+    assert renderer.render("pre_due/push", context(installment())).title == "还款提醒"
+
+
 # --- variables ---------------------------------------------------------------------------
 
 

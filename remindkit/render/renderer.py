@@ -256,6 +256,11 @@ class Renderer:
                     f"a push template needs {{% block {name} %}}…{{% endblock %}}",
                     template.meta_end_line + 1,
                 )
+        # Only the two blocks are rendered: anything else at the top would silently vanish.
+        for node in tree.body:
+            problem = _outside_push_blocks(node)
+            if problem is not None:
+                raise TemplateSyntaxError(template.template_id, problem, _first_line(node))
 
     def _run(self, template: TemplateFile, variables: dict[str, Any]) -> str:
         compiled = self.compile(template)
@@ -283,6 +288,32 @@ class Renderer:
             variant=template.variant,
             **parts,
         )
+
+
+def _outside_push_blocks(node: jinja2.nodes.Node) -> str | None:
+    """Why a top-level node of a push template would never reach the phone, or ``None``."""
+    if isinstance(node, jinja2.nodes.Block):
+        if node.name in PUSH_BLOCKS:
+            return None
+        return f"{{% block {node.name} %}} is never shown: a push has only title and body"
+    if isinstance(node, jinja2.nodes.Output):
+        if all(_blank(item) for item in node.nodes):
+            return None
+        return "text outside {% block title %} and {% block body %} is never shown in a push"
+    return "only {% block title %} and {% block body %} run in a push: move this into one"
+
+
+def _blank(item: jinja2.nodes.Node) -> bool:
+    return isinstance(item, jinja2.nodes.TemplateData) and not item.data.strip()
+
+
+def _first_line(node: jinja2.nodes.Node) -> int:
+    """The line of the first visible character: text nodes start at the preceding newline."""
+    first = node.nodes[0] if isinstance(node, jinja2.nodes.Output) and node.nodes else None
+    if isinstance(first, jinja2.nodes.TemplateData):
+        leading = first.data[: len(first.data) - len(first.data.lstrip())]
+        return node.lineno + leading.count("\n")
+    return node.lineno
 
 
 def _loan_view(item: Installment, today: date) -> LoanView:
