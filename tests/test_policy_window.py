@@ -1,4 +1,4 @@
-from datetime import date, datetime, time
+from datetime import UTC, date, datetime, time
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -50,3 +50,17 @@ def test_contains_reads_the_moment_in_the_borrower_zone() -> None:
 def test_local_time_across_a_dst_change() -> None:
     spring = local_time(date(2026, 3, 8), time(10), "America/New_York")
     assert spring.isoformat() == "2026-03-08T10:00:00-04:00"
+
+
+def test_a_window_end_in_a_dst_gap_is_the_instant_clocks_jump() -> None:
+    # Easter Island springs forward at 22:00 on 5 Sep 2026: 22:00 does not exist that day.
+    # The window closes at the jump, written in the offset then in force.
+    closes = SendWindow(start=time(8), end=time(22)).closes(date(2026, 9, 5), "Pacific/Easter")
+    assert closes.isoformat() == "2026-09-05T23:00:00-05:00"
+    assert closes == datetime(2026, 9, 6, 4, tzinfo=UTC)
+
+
+def test_a_step_time_in_a_dst_overlap_is_its_first_occurrence() -> None:
+    # Easter Island falls back at 22:00 on 4 Apr 2026: 21:00–22:00 happens twice.
+    first = local_time(date(2026, 4, 4), time(21, 30), "Pacific/Easter")
+    assert first.isoformat() == "2026-04-04T21:30:00-05:00"

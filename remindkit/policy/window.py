@@ -11,7 +11,7 @@ that day expires.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
 
 from remindkit.models import zone_for
@@ -69,5 +69,11 @@ class SendWindow:
 
 @lru_cache(maxsize=65536)
 def local_time(day: date, wall: time, timezone: str) -> datetime:
-    """An aware datetime for a wall-clock time on a local day (cached: asked per message)."""
-    return datetime.combine(day, wall, tzinfo=zone_for(timezone))
+    """An aware datetime for a wall-clock time on a local day (cached: asked per message).
+
+    A time that occurs twice (clocks falling back) is its first occurrence; a time that does
+    not exist (clocks springing forward) is the instant of the jump, written in the offset
+    in force from then, as every time in a plan is.
+    """
+    zone = zone_for(timezone)
+    return datetime.combine(day, wall, tzinfo=zone).astimezone(UTC).astimezone(zone)
