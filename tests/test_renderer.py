@@ -285,6 +285,16 @@ def test_a_consolidated_message_sees_every_installment_and_the_total(
     )
 
 
+def test_loans_are_ordered_by_due_date_and_loan_is_the_earliest(
+    tmp_templates: TemplatesFactory, platform: Platform, installment: InstallmentFactory
+) -> None:
+    later = installment(loan_id="HM20260001", due_date=date(2026, 12, 5))
+    sooner = installment(loan_id="HM20260009", due_date=date(2026, 12, 1))
+    body = "{{ loan.tail }}{{ loan.due_date|relative_day }}；{% for l in loans %}{{ l.tail }}{% endfor %}"  # noqa: E501
+    rendered = sms(tmp_templates, platform, body, context(later, sooner))
+    assert rendered.text == "【禾苗金融】0009明天；00090001"
+
+
 def test_variables_hold_the_content_teams_vocabulary(
     platform: Platform, installment: InstallmentFactory
 ) -> None:

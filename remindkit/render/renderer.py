@@ -43,7 +43,11 @@ _SPACE_AFTER = _LATIN | frozenset(",.;:!?)")
 @dataclass(frozen=True, slots=True, kw_only=True)
 class MessageContext:
     """What one message is about: the borrower's installments (one, or several when
-    consolidated, §5.5), the moment of rendering, and the stage (derived if ``None``)."""
+    consolidated, §5.5), the moment of rendering, and the stage (derived if ``None``).
+
+    Templates see the installments as ``loans`` ordered by due date, and the earliest due
+    as ``loan``, whatever the order here.
+    """
 
     installments: tuple[Installment, ...]
     now: datetime
@@ -201,6 +205,9 @@ class Renderer:
         now = context.now.astimezone(borrower.zone)
         today = now.date()
         loans = [_loan_view(item, today) for item in context.installments]
+        if len(loans) > 1:
+            # `loan` is the earliest due: "最早一笔明天到期" must not name a later one.
+            loans.sort(key=lambda view: (view.due_date, view.id, view.installment_no))
         stage = context.stage or Stage.for_days_past_due(loans[0].days_past_due) or Stage.PRE_DUE
         return {
             "borrower": BorrowerView(
