@@ -141,6 +141,16 @@ def test_matching_ignores_spacing_width_and_case() -> None:
     assert categories("老\n赖") == {"insult"}
 
 
+@pytest.mark.parametrize("text", ["后-果-自-负", "后*果*自*负", "后.果.自.负", "后·果\u200b自—负"])
+def test_fillers_and_invisible_characters_between_hanzi_are_ignored(text: str) -> None:
+    assert hits(text) == [("后果自负", "threat")]
+
+
+def test_fillers_next_to_digits_and_letters_stay() -> None:
+    assert ScanText.of("138****5678，400-123-4567，A-B").text == "138****5678，400-123-4567，a-b"
+    assert ScanText.of("后-果-自-负").excerpt(0, 4) == "后-果-自-负"
+
+
 def test_overlapping_hits_of_one_family_become_one_and_longer_wins() -> None:
     assert hits("加微信联系") == [("加微信联系", "private_channel")]
     assert hits("已起诉") == [("已起诉", "fake_legal")]  # not also legal_review's 起诉
