@@ -83,6 +83,12 @@ def test_tone(bad: str, good: str) -> None:
     assert rules(good) == []
 
 
+def test_an_urgent_word_in_a_quoted_button_name_is_not_tone() -> None:
+    assert rules("点击“立即还款”即可完成") == []
+    assert rules("请“立即”还款") == [("tone", "warning", "立即")]  # emphasis, not a name
+    assert rules("点击立即还款") == [("tone", "warning", "立即")]
+
+
 def test_repeated_exclamation_marks_are_one_warning() -> None:
     assert rules("谢谢!!！") == [("tone", "warning", "！")]
 

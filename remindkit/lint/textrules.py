@@ -145,6 +145,10 @@ _CONDITIONAL = re.compile(
     r"|(?:再不|还不|不)(?:还|还款|还钱|处理|联系|回复|配合|接听)[^。！？；]{0,12}?(?:就|将|便)"
 )
 
+# A short quoted name (a button, a menu: “立即还款”) is quoted, not said to the borrower;
+# a quoted urgent word alone (“立即”) is emphasis, and still counts.
+_UI_LABEL = re.compile(r'“[^”。！？]{3,8}”|「[^」。！？]{3,8}」|"[^"。！？]{3,8}"')
+
 
 def check_tone(text: ScanText, options: TextOptions) -> list[TextIssue]:
     issues = [
@@ -157,7 +161,10 @@ def check_tone(text: ScanText, options: TextOptions) -> list[TextIssue]:
         )
         for m in _EXCLAMATION.finditer(text.text)
     ]
+    labels = [m.span() for m in _UI_LABEL.finditer(text.text)]
     for m in _URGENCY.finditer(text.text):
+        if any(start <= m.start() and m.end() <= end for start, end in labels):
+            continue  # 点击“立即还款”: the name of a button, not a demand
         quoted = text.excerpt(m.start(), m.end())
         message = f"「{quoted}」带有催促、施压的语气，请改为“请在方便时尽快处理”等平和说法。"
         issues.append(_issue(Rule.TONE, Severity.WARNING, message, m))
