@@ -1,4 +1,7 @@
-"""The corpus: realistic bad lines are all caught, kind reminders raise nothing at all."""
+"""The corpus: realistic bad lines are all caught, kind reminders raise nothing at all.
+
+Bad lines need an error, except the pressure family (a warning by collection-rules §3).
+"""
 
 from __future__ import annotations
 
@@ -12,8 +15,10 @@ from remindkit.lint import lint_text
 CORPUS = Path(__file__).resolve().parent / "lint_corpus"
 BAD_FAMILIES = {
     "threat", "insult", "exposure", "fake_legal", "impersonation", "new_borrowing",
-    "private_channel", "extra_fees", "pii",
+    "private_channel", "extra_fees", "pii", "pressure",
 }  # fmt: skip
+# collection-rules.md §3 makes harassment/pressure a warning (human review), not an error.
+WARNING_FAMILIES = {"pressure"}
 
 
 def read(name: str) -> list[tuple[str, str]]:
@@ -37,9 +42,10 @@ def test_the_corpus_is_large_enough_and_covers_every_family() -> None:
 
 
 @pytest.mark.parametrize(("family", "line"), BAD, ids=[line[:12] for _, line in BAD])
-def test_every_bad_line_has_an_error(family: str, line: str) -> None:
-    errors = [f for f in lint_text(line) if f.is_error]
-    assert errors, f"{family}: not caught: {line}"
+def test_every_bad_line_is_caught(family: str, line: str) -> None:
+    findings = lint_text(line)
+    caught = findings if family in WARNING_FAMILIES else [f for f in findings if f.is_error]
+    assert caught, f"{family}: not caught: {line}"
 
 
 @pytest.mark.parametrize(("kind", "line"), GOOD, ids=[line[:12] for _, line in GOOD])

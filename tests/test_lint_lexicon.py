@@ -128,6 +128,10 @@ def test_threats_and_insults_cannot_be_negated() -> None:
         ("谨防骗子冒充客服", "你就是个骗子", "insult"),
         ("如遇诈骗请及时报警", "我们已经报警", "fake_legal"),
         ("关注我们的微信公众号查看账单", "请用微信联系我", "private_channel"),
+        ("可在App中更新紧急联系人", "将逐一通知你的联系人", "exposure"),
+        ("您也可以向当地金融监管部门反映", "这里是金融监管部门", "impersonation"),
+        ("您的微粒贷借款明天到期", "先用微粒贷借一笔还上", "new_borrowing"),
+        ("您的借呗本期账单明天到期", "用借呗先还上这期", "new_borrowing"),
     ],
 )
 def test_allowed_contexts_on_both_sides(allowed: str, flagged: str, category: str) -> None:
@@ -149,6 +153,12 @@ def test_fillers_and_invisible_characters_between_hanzi_are_ignored(text: str) -
 def test_fillers_next_to_digits_and_letters_stay() -> None:
     assert ScanText.of("138****5678，400-123-4567，A-B").text == "138****5678，400-123-4567，a-b"
     assert ScanText.of("后-果-自-负").excerpt(0, 4) == "后-果-自-负"
+
+
+def test_an_excused_long_phrase_also_excuses_the_words_inside_it() -> None:
+    # 律师 (legal review) lies inside 律师事务所 (impersonation), which the negation excuses.
+    assert hits("本公司从未委托任何律师事务所进行催收") == []
+    assert hits("这里是某某律师事务所") == [("律师事务所", "impersonation")]
 
 
 def test_overlapping_hits_of_one_family_become_one_and_longer_wins() -> None:

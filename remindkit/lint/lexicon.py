@@ -10,10 +10,11 @@ severity, legal basis and advice shown to writers. Matching runs on normalised t
   anti-fraud warning (…均为诈骗);
 
 and a match inside a longer (or equally long, more severe) match of another entry is
-dropped so one phrase yields one finding. Literal terms (most of the lexicon) are found
-with a first-character index, an Aho-Corasick-like single pass that needs no regex
-compilation (compiling ~700 alternatives costs ~0.2 s, a noticeable share of a lint run);
-only the few true patterns are regexes.
+dropped so one phrase yields one finding: its longest reading decides, excused or not.
+Literal terms (most of the lexicon) are found with a first-character index, an
+Aho-Corasick-like single pass that needs no regex compilation (compiling ~700
+alternatives costs ~0.2 s, a noticeable share of a lint run); only the few true patterns
+are regexes.
 """
 
 from __future__ import annotations
@@ -105,8 +106,10 @@ class Lexicon:
         hits = [*self._term_hits(text.text), *self._pattern_hits(text.text)]
         if not notification:
             hits = [hit for hit in hits if not hit.category.notification_only]
-        kept = [hit for hit in hits if not self._excused(hit, text)]
-        return _merge([hit for hit in kept if not any(other.covers(hit) for other in kept)], text)
+        # Coverage first: a phrase is read as its longest match, so when "从未委托任何律师事务所"
+        # excuses 律师事务所, the 律师 inside it is not reported on its own.
+        longest = [hit for hit in hits if not any(other.covers(hit) for other in hits)]
+        return _merge([hit for hit in longest if not self._excused(hit, text)], text)
 
     def _term_hits(self, text: str) -> Iterable[Match]:
         for start, char in enumerate(text):
