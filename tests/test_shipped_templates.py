@@ -64,8 +64,15 @@ PUSH_IDS = [tid for tid in CATALOG.ids() if CATALOG.get(tid).channel is Channel.
 
 
 def installments(
-    count: int, days_past_due: int, now: datetime, gender: Gender, amount: Decimal
+    count: int,
+    days_past_due: int,
+    now: datetime,
+    gender: Gender,
+    amount: Decimal,
+    spread: int = 0,
 ) -> tuple[Installment, ...]:
+    """``count`` installments, the first ``days_past_due`` days past due and each next one
+    ``spread`` days later (a custom cadence can merge installments of different dates)."""
     borrower = Borrower(id="B-worst", name=WORST_NAME, gender=gender, phone="+8613800138000")
     due = now.date() - timedelta(days=days_past_due)
     return tuple(
@@ -75,7 +82,7 @@ def installments(
             installments_total=12,
             borrower=borrower,
             amount_due=amount,
-            due_date=due,
+            due_date=due + timedelta(days=index * spread),
             product=WORST_PRODUCT,
         )
         for index in range(count)
@@ -86,10 +93,9 @@ def worst_contexts(stage: str, amount: Decimal = WORST_AMOUNT) -> Iterator[Messa
     for now in NOWS:
         for days in STAGE_DAYS[stage]:
             for gender in (Gender.MALE, Gender.UNKNOWN):
-                for count in (1, 3):
-                    yield MessageContext(
-                        installments=installments(count, days, now, gender, amount), now=now
-                    )
+                for count, spread in ((1, 0), (3, 0), (3, 1)):
+                    given = installments(count, days, now, gender, amount, spread)
+                    yield MessageContext(installments=given, now=now)
 
 
 def template(template_id: str) -> TemplateFile:
@@ -207,6 +213,18 @@ def test_house_style(template_id: str) -> None:
         found = [word for word in FORBIDDEN if word in text]
         assert found == [], f"{template_id}: {found} in {text}"
         assert "13800138000" not in text
+
+
+def test_installments_due_on_different_days_are_dated_by_the_earliest() -> None:
+    now = NOWS[0]
+    given = installments(3, -1, now, Gender.MALE, Decimal("100.00"), spread=2)[::-1]
+    text = RENDERER.render("pre_due/sms", MessageContext(installments=given, now=now)).text
+    assert text == (
+        "【禾苗金融】司马先生您好，您有3笔账单明天起陆续到期，"
+        "共应还300.00元，可在禾苗金融App还款，如已还款请忽略。"
+    )
+    push = RENDERER.render("pre_due/push", MessageContext(installments=given, now=now))
+    assert "您有3笔账单自6月16日（明天）起陆续到期，" in (push.body or "")
 
 
 def test_due_date_carries_the_year_only_across_a_new_year() -> None:
