@@ -22,7 +22,7 @@ from remindkit.clock import parse_instant
 from remindkit.config import PlatformSettings
 from remindkit.errors import FieldError
 from remindkit.models import Installment, Platform
-from remindkit.parse import parse_installment, section_label
+from remindkit.parse import Label, parse_installment, section_label
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -53,6 +53,7 @@ def load_preview_input(path: Path, platform: Platform) -> PreviewInput:
 
 
 def preview_input_from(data: object, platform: Platform) -> PreviewInput:
+    """Validate an already parsed context; errors name the field as the file spells it."""
     if not isinstance(data, Mapping):
         raise FieldError("context", "must be a JSON object with borrower and loan")
     borrower = _section(data, "borrower")
@@ -96,7 +97,7 @@ def _loans(data: Mapping[str, Any]) -> list[Mapping[str, Any]]:
     return loans
 
 
-def _label_for(index: int, count: int) -> Any:
+def _label_for(index: int, count: int) -> Label:
     if count == 1:
         return section_label
 

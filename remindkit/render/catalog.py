@@ -11,6 +11,7 @@ from __future__ import annotations
 import difflib
 import hashlib
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
 from pathlib import Path
@@ -214,6 +215,13 @@ def parse_metadata(template_id: str, source: str) -> tuple[TemplateMeta, int]:
     return _validate_meta(template_id, data, match.group("yaml")), end_line
 
 
+_CHOICES: dict[str, tuple[str, ...]] = {
+    "tone": ("gentle", "caring", "firm"),
+    "audience": ("borrower",),
+    "purpose": ("notification", "marketing"),
+}
+
+
 def _validate_meta(template_id: str, data: dict[str, Any], text: str) -> TemplateMeta:
     def fail(key: str, reason: str) -> TemplateSyntaxError:
         return TemplateSyntaxError(template_id, f"metadata.{key}: {reason}", _key_line(text, key))
@@ -223,25 +231,13 @@ def _validate_meta(template_id: str, data: dict[str, Any], text: str) -> Templat
         raise fail(unknown[0], f"unknown key (allowed: {', '.join(sorted(_META_KEYS))})")
     if not isinstance(data.get("description"), str) or not data["description"].strip():
         raise fail("description", "required text")
-    choices: dict[str, tuple[str, ...]] = {
-        "tone": ("gentle", "caring", "firm"),
-        "audience": ("borrower",),
-        "purpose": ("notification", "marketing"),
-    }
-    for key, allowed in choices.items():
+    for key, allowed in _CHOICES.items():
         if key in data and data[key] not in allowed:
             raise fail(key, f"expected one of {', '.join(allowed)}, got {data[key]!r}")
     weight = data.get("weight", 1)
     if isinstance(weight, bool) or not isinstance(weight, int | float) or weight <= 0:
         raise fail("weight", f"must be a number > 0, got {weight!r}")
-    max_parts = data.get("max_parts", 1)
-    if isinstance(max_parts, bool) or not isinstance(max_parts, int) or not 1 <= max_parts <= 7:
-        raise fail("max_parts", f"must be a whole number from 1 to 7, got {max_parts!r}")
-    reason = data.get("parts_reason") or ""
-    if max_parts > 1 and not str(reason).strip():
-        raise fail(
-            "parts_reason", "required when max_parts is above 1: say why it needs more parts"
-        )
+    max_parts, reason = _parts(data, fail)
     lint = data.get("lint") or {}
     if not isinstance(lint, dict) or not all(isinstance(v, str) for v in lint.values()):
         raise fail("lint", "must map rule ids to the reason a warning is accepted")
@@ -252,9 +248,24 @@ def _validate_meta(template_id: str, data: dict[str, Any], text: str) -> Templat
         audience="borrower",
         purpose=data.get("purpose", "notification"),
         max_parts=max_parts,
-        parts_reason=str(reason).strip(),
+        parts_reason=reason,
         lint={str(k): v for k, v in lint.items()},
     )
+
+
+def _parts(
+    data: dict[str, Any], fail: Callable[[str, str], TemplateSyntaxError]
+) -> tuple[int, str]:
+    """``max_parts`` and its ``parts_reason``, required above one part."""
+    max_parts = data.get("max_parts", 1)
+    if isinstance(max_parts, bool) or not isinstance(max_parts, int) or not 1 <= max_parts <= 7:
+        raise fail("max_parts", f"must be a whole number from 1 to 7, got {max_parts!r}")
+    reason = str(data.get("parts_reason") or "").strip()
+    if max_parts > 1 and not reason:
+        raise fail(
+            "parts_reason", "required when max_parts is above 1: say why it needs more parts"
+        )
+    return max_parts, reason
 
 
 def _key_line(text: str, key: str) -> int:

@@ -74,6 +74,9 @@ class Rendered:
     length: SmsLength | None = None
 
     def as_dict(self) -> dict[str, Any]:
+        """The preview's JSON (SPEC §9): ``text`` and its length for an SMS; ``title`` and
+        ``body`` for a push, without ``chars``/``encoding``/``segments``, which measure SMS
+        parts and mean nothing for a push."""
         data: dict[str, Any] = {
             "template_id": self.template_id,
             "channel": self.channel.value,
@@ -238,7 +241,8 @@ class Renderer:
             raise TemplateSyntaxError(
                 template.template_id, exc.message or str(exc), exc.lineno
             ) from exc
-        for violation in check_template(tree, self._filter_allowed):
+        violation = next(check_template(tree, self._filter_allowed), None)
+        if violation is not None:
             raise TemplateSecurityError(template.template_id, violation.message, violation.line)
         if template.channel is Channel.PUSH:
             self._require_push_blocks(template, tree)
