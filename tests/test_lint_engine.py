@@ -79,6 +79,12 @@ PAIRS = [
      PRE_DUE + "请转账到个人账户。", PRE_DUE + "请勿向个人账户转账。"),
     ("forbidden-phrase", "warning", "overdue/sms.j2",
      OVERDUE + "我们将依法起诉。", OVERDUE + "我们愿意一起想办法。"),
+    ("forbidden-phrase", "error", "overdue/sms.j2",
+     OVERDUE + "我们会联系您的家人。", OVERDUE + "我们不会联系您的家人。"),
+    ("forbidden-phrase", "error", "overdue/sms.j2",
+     OVERDUE + "逾期后-果-自-负。", OVERDUE + "逾期会产生罚息。"),
+    ("forbidden-phrase", "warning", "overdue/sms.j2",
+     OVERDUE + "这是最后通牒。", OVERDUE + "这是本期的提醒。"),
     ("pii", "error", "pre_due/sms.j2",
      PRE_DUE + "客服13900001111。", PRE_DUE + "客服400-100-2026。"),
     ("pii", "error", "pre_due/sms.j2",
@@ -90,6 +96,8 @@ PAIRS = [
     ("signature", "error", "pre_due/sms.j2", "【禾苗金融】" + PRE_DUE, "禾苗金融提醒：" + PRE_DUE),
     ("forbidden-symbol", "error", "pre_due/sms.j2",
      PRE_DUE.replace("{{ loan.amount_due|yuan }}", "¥{{ loan.amount_due }}"), PRE_DUE),
+    ("forbidden-symbol", "warning", "pre_due/sms.j2",
+     PRE_DUE + "祝您生活愉快😊", PRE_DUE + "祝您生活愉快"),
     ("missing-element", "error", "pre_due/sms.j2",
      PRE_DUE.replace("，应还{{ loan.amount_due|yuan }}", ""), PRE_DUE),
     ("missing-element", "error", "pre_due/sms.j2",
@@ -101,6 +109,8 @@ PAIRS = [
     ("marketing-in-notification", "error", "pre_due/sms.j2",
      PRE_DUE + "还款后可提额。", PRE_DUE + "还款后可查看账单。"),
     ("tone", "warning", "pre_due/sms.j2", PRE_DUE.replace("。", "！"), PRE_DUE),
+    ("tone", "warning", "pre_due/sms.j2",
+     PRE_DUE + "请立即还款。", PRE_DUE + "可点击“立即还款”完成。"),
     ("tone", "warning", "overdue/sms.j2",
      OVERDUE + "如果您不还款，将产生逾期记录。", OVERDUE + "如已还款请忽略。"),
     ("traditional-chars", "error", "pre_due/sms.j2",
@@ -133,7 +143,7 @@ def test_each_rule_trips_on_the_bad_template_only(
 def test_every_rule_id_has_a_pair() -> None:
     from remindkit.lint import RULE_IDS
 
-    assert {pair[0] for pair in PAIRS} | {"signature"} == RULE_IDS
+    assert {pair[0] for pair in PAIRS} == RULE_IDS
 
 
 def test_a_bad_signature_in_the_platform(
