@@ -86,7 +86,7 @@ def test_several_files_as_pre_commit_passes_them(tmp_templates: TemplatesFactory
 
 @pytest.mark.parametrize(
     "args",
-    [("does/not/exist",), ("--samples", "no-such-dir"), ("--format", "xml")],
+    [("does/not/exist",), ("--samples", "no-such-dir"), ("--format", "xml"), (str(CONFIG),)],
 )
 def test_usage_errors_exit_2(args: tuple[str, ...]) -> None:
     code, _, _ = invoke(*args)

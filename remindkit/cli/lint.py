@@ -27,6 +27,7 @@ from remindkit.cli.common import (
     stdout,
 )
 from remindkit.lint import Finding, LintReport, default_samples_dir, lint_report
+from remindkit.lint.files import SUFFIX
 
 _SEVERITY_LABEL = {"error": "[bold red]错误[/]", "warning": "[yellow]警告[/]"}
 
@@ -65,6 +66,8 @@ def lint_command(
     for target in targets:
         if not target.exists():
             fail(f"{target}: no such file or directory")
+        if target.is_file() and target.suffix != SUFFIX:
+            fail(f"{target}: not a template (.j2) file")
     if samples is not None and not samples.is_dir():
         fail(f"--samples: {samples} is not a directory")
     report = lint_report(

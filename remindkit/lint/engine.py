@@ -20,8 +20,8 @@ from pathlib import Path
 
 import jinja2
 
-from remindkit.errors import TemplateSyntaxError
 from remindkit.lint.contexts import Sample, SampleProblem, WorstCase, load_samples, worst_cases
+from remindkit.lint.files import discover, display_id, read_template
 from remindkit.lint.findings import RULE_IDS, Finding, LintReport, Rule, Severity, explain
 from remindkit.lint.platform import check_signature
 from remindkit.lint.rendered import RenderIssue, length_issue, render_all
@@ -36,14 +36,11 @@ from remindkit.lint.static import (
     parse,
 )
 from remindkit.lint.textrules import TextOptions, run_text_checks
-from remindkit.models import Channel, Platform, Stage
-from remindkit.render import DEFAULT_LOCALE, Renderer, TemplateCatalog, TemplateFile, TemplateMeta
-from remindkit.render.catalog import parse_metadata
+from remindkit.models import Platform
+from remindkit.render import Renderer, TemplateCatalog, TemplateFile
 from remindkit.render.sandbox import build_environment
 
-SUFFIX = ".j2"
 _BLOCKING = frozenset({Rule.SYNTAX, Rule.UNSAFE_EXPRESSION, Rule.UNDEFINED_VARIABLE})
-_STAGES = tuple(stage.value for stage in Stage)
 
 
 @dataclass(slots=True)
@@ -69,13 +66,6 @@ class LintSetup:
         if renderer is None:
             renderer = self.renderers[platform] = Renderer(TemplateCatalog(Path()), platform)
         return renderer
-
-
-def discover(path: Path) -> list[Path]:
-    """A single ``.j2`` file, or every ``.j2`` below a directory (root, locale or stage)."""
-    if path.is_file():
-        return [path]
-    return sorted(path.rglob(f"*{SUFFIX}"))
 
 
 def lint_paths(paths: Iterable[Path], setup: LintSetup) -> LintReport:
@@ -105,7 +95,9 @@ def _setup_findings(setup: LintSetup) -> list[Finding]:
 
 # -- one file ---------------------------------------------------------------------------------
 def lint_file(path: Path, setup: LintSetup) -> list[Finding]:
-    template, findings = load_template(path)
+    template, findings = read_template(path)
+    if template is None:
+        return findings
     source = read_source(setup.environment, template.source, template.meta_end_line + 1)
     findings += _static(template, setup)
     findings += _text(template, source)
@@ -113,70 +105,6 @@ def lint_file(path: Path, setup: LintSetup) -> list[Finding]:
         findings += _rendered(template, source, setup, findings)
     findings += _unknown_explanations(template)
     return explain(_deduplicated(findings), _reasons(template, findings))
-
-
-def display_id(template: TemplateFile) -> str:
-    """The template id, prefixed with the locale outside the default one (``zh_HK:pre_due/sms``)."""
-    if template.locale == DEFAULT_LOCALE:
-        return template.template_id
-    return f"{template.locale}:{template.template_id}"
-
-
-def load_template(path: Path) -> tuple[TemplateFile, list[Finding]]:
-    """The file with its metadata; metadata or naming problems become findings."""
-    stage, locale = path.parent.name, path.parent.parent.name or DEFAULT_LOCALE
-    name = path.name.removesuffix(SUFFIX)
-    template_id = f"{stage}/{name}"
-    channel_name, _, variant = name.partition(".")
-    findings: list[Finding] = []
-
-    def problem(line: int, message: str, severity: Severity = Severity.ERROR) -> None:
-        shown = template_id if locale == DEFAULT_LOCALE else f"{locale}:{template_id}"
-        findings.append(
-            Finding(
-                template_id=shown, line=line, rule=Rule.SYNTAX, severity=severity, message=message
-            )
-        )
-
-    raw = path.read_bytes()
-    try:
-        source = raw.decode("utf-8-sig")  # -sig: editors on Windows save a byte-order mark
-    except UnicodeDecodeError as exc:
-        line = raw.count(b"\n", 0, exc.start) + 1
-        problem(line, "文件不是 UTF-8 编码，请用 UTF-8 另存（无法识别的字节已替换为 �）。")
-        source = raw.decode("utf-8-sig", errors="replace")
-    try:
-        meta, meta_end = parse_metadata(template_id, source)
-    except TemplateSyntaxError as exc:
-        problem(exc.line or 1, f"元数据块有误：{exc.message}")
-        meta, meta_end = TemplateMeta(description=""), _comment_end(source)
-    if channel_name not in (Channel.SMS.value, Channel.PUSH.value):
-        problem(1, f"文件名中的渠道“{channel_name}”无法识别，只能是 sms 或 push。")
-    if stage not in _STAGES:
-        hint = difflib.get_close_matches(stage, _STAGES, n=1)
-        tip = f"，是不是 {hint[0]}？" if hint else f"。可用的阶段：{'、'.join(_STAGES)}。"
-        problem(1, f"目录名“{stage}”不是已知的阶段，这个模板不会被使用{tip}", Severity.WARNING)
-    template = TemplateFile(
-        template_id=template_id,
-        group_id=f"{stage}/{channel_name}",
-        stage=stage,
-        channel=Channel.PUSH if channel_name == Channel.PUSH.value else Channel.SMS,
-        variant=variant or "a",
-        locale=locale,
-        path=path,
-        source=source,
-        meta=meta,
-        meta_end_line=meta_end,
-    )
-    return template, findings
-
-
-def _comment_end(source: str) -> int:
-    """Last line of a leading ``{# … #}`` block even when its YAML is broken (0: none)."""
-    if not source.startswith("{#"):
-        return 0
-    end = source.find("#}")
-    return source.count("\n", 0, end) + 1 if end >= 0 else 0
 
 
 def _finding(
