@@ -9,7 +9,7 @@ Prints, as medians:
 - ``cli --version``: the same executable doing nothing, i.e. start-up and imports alone;
 - ``in-process``: ``lint_report`` on the shipped set in an already started interpreter
   (the linting itself: static checks, text rules, renderings over samples and worst
-  cases), with the number of templates and renderings.
+  cases), with the number of templates.
 """
 
 from __future__ import annotations

@@ -325,3 +325,13 @@ def test_a_marketing_template_needs_an_opt_out_but_may_promote(
         {"payment_received/sms.j2": promo.replace("marketing", "notification")}
     )
     assert {f.rule.value for f in run(as_notification, platform)} == {"marketing-in-notification"}
+
+
+def test_an_empty_hotline_does_not_count_as_a_help_route(
+    tmp_templates: TemplatesFactory, platform: Platform, tmp_path: Path
+) -> None:
+    no_samples = tmp_path / "no-samples"
+    no_samples.mkdir()
+    root = tmp_templates({"overdue/sms.j2": "{{ borrower.honorific }}您好，请按时还款。"})
+    findings = run(root, replace(platform, hotline=""), no_samples)
+    assert [(f.rule.value, f.severity.value) for f in findings] == [("missing-element", "error")]
