@@ -197,6 +197,13 @@ RUN_TIME = [
      "replace would build more than 10000 characters"),
     ("{% set s = borrower.name * 5000 %}{% for i in range(999) %}{{ s }}{{ s }}{% endfor %}",
      "the message text grows past 100000 characters"),
+    # round(9, -999999999) builds 10**999999999: it would never finish.
+    ("{{ loan.installment_no|round(-11) }}",
+     "round() precision must be a whole number from -10 to 10, got -11"),
+    ("{{ loan.amount_due|round(11, 'floor') }}",
+     "round() precision must be a whole number from -10 to 10, got 11"),
+    ("{{ loan.amount_due|round(1.5) }}",
+     "round() precision must be a whole number from -10 to 10, got 1.5"),
 ]  # fmt: skip
 
 
@@ -211,6 +218,17 @@ def test_refused_while_running(
     error = refused(tmp_templates, platform, installment(), body)
     assert (error.line, error.message) == (BODY_LINE, BLOCKED + message)
     assert isinstance(error.__cause__, jinja2.exceptions.SecurityError)
+
+
+def test_round_still_rounds(
+    tmp_templates: TemplatesFactory, platform: Platform, installment: InstallmentFactory
+) -> None:
+    renderer = Renderer(
+        TemplateCatalog(tmp_templates({"pre_due/sms.j2": "{{ loan.amount_due|round(1) }}"})),
+        platform,
+    )
+    context = MessageContext(installments=(installment(),), now=NOW)
+    assert renderer.render("pre_due/sms", context).text == "【禾苗金融】1234.5"
 
 
 def test_endless_recursion_is_stopped(

@@ -26,7 +26,7 @@ from typing import Any
 
 from jinja2 import StrictUndefined, nodes, pass_context, pass_eval_context
 from jinja2.exceptions import SecurityError
-from jinja2.filters import do_join, do_replace
+from jinja2.filters import do_join, do_replace, do_round
 from jinja2.nodes import EvalContext
 from jinja2.runtime import Context, Undefined
 from jinja2.sandbox import ImmutableSandboxedEnvironment
@@ -39,6 +39,7 @@ MAX_POWER_BITS = 256
 MAX_INT_BITS = 4096  # a product of whole numbers may not grow past this
 MAX_STEPS = 2 * MAX_RANGE  # loop iterations plus calls in one render
 MAX_OUTPUT = 100_000  # characters the `{{ }}` inside loops and macros may add up to
+MAX_ROUND_DIGITS = 10  # round(precision): 10**precision of a huge precision never ends
 # Hidden filters the compiler wraps around loops and `~`: not valid Jinja names, so no
 # template can write or skip them.
 LOOP_BUDGET = "remindkit:loop"
@@ -183,6 +184,7 @@ def build_environment() -> ReminderSandbox:
     env.filters |= {
         "join": _bounded_join,
         "replace": _bounded_replace,
+        "round": _bounded_round,
         LOOP_BUDGET: _budgeted_loop,
         OUTPUT_BUDGET: _budgeted_output,
         TEXT_BUDGET: _budgeted_text,
@@ -251,6 +253,17 @@ def _bounded_replace(
     if len(text) + hits * (len(new_text) - len(old_text)) > MAX_SEQUENCE:
         raise SecurityError(f"replace would build more than {MAX_SEQUENCE} characters")
     return do_replace(eval_ctx, s, old, new, count)
+
+
+def _bounded_round(value: Any, precision: Any = 0, method: Any = "common") -> Any:
+    # Jinja's round computes 10**precision (floor, ceil) or rounds an int to it: a
+    # precision of -999999999 would keep a worker busy for hours.
+    if type(precision) is not int or abs(precision) > MAX_ROUND_DIGITS:
+        raise SecurityError(
+            f"round() precision must be a whole number from -{MAX_ROUND_DIGITS} "
+            f"to {MAX_ROUND_DIGITS}, got {precision!r}"
+        )
+    return do_round(value, precision, method)
 
 
 def _wrap_budgets(tree: nodes.Template) -> None:
