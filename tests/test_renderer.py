@@ -135,6 +135,28 @@ def test_other_run_time_failures_are_template_errors_with_a_line(
     assert caught.value.message.startswith("rendering failed: ZeroDivisionError")
 
 
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        ("{{ loan.amount_due / 0 }}", "DivisionByZero in arithmetic on an amount"),
+        (
+            "{{ (loan.amount_due * 10000000000000000000000)|round(10) }}",
+            "InvalidOperation in arithmetic on an amount",
+        ),
+    ],
+)
+def test_amount_arithmetic_errors_show_no_python_repr(
+    tmp_templates: TemplatesFactory,
+    platform: Platform,
+    installment: InstallmentFactory,
+    body: str,
+    message: str,
+) -> None:
+    with pytest.raises(TemplateError) as caught:
+        sms(tmp_templates, platform, body, context(installment()))
+    assert caught.value.message == f"rendering failed: {message}"
+
+
 # --- whitespace and the signature --------------------------------------------------------
 
 

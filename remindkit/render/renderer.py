@@ -7,6 +7,7 @@ building a small variable mapping and running the compiled template.
 
 from __future__ import annotations
 
+import decimal
 import re
 import string
 from collections.abc import Iterator, Mapping
@@ -386,8 +387,14 @@ class _mapped_errors:  # noqa: N801 - used as a lowercase context manager like c
                 tid, f"blocked by the template sandbox: {exc}", line
             ) from exc
         if isinstance(exc, Exception):
-            message = f"{type(exc).__name__}: {exc}"
-            raise TemplateError(tid, f"rendering failed: {message}", line) from exc
+            raise TemplateError(tid, f"rendering failed: {_describe(exc)}", line) from exc
+
+
+def _describe(exc: Exception) -> str:
+    if isinstance(exc, decimal.DecimalException):
+        # str() of a decimal signal is a Python repr: "[<class 'decimal.DivisionByZero'>]".
+        return f"{type(exc).__name__} in arithmetic on an amount"
+    return f"{type(exc).__name__}: {exc}"
 
 
 def _undefined_name(exc: jinja2.UndefinedError) -> str:
