@@ -190,12 +190,16 @@ def test_cn_date_shows_the_year_only_when_it_differs_from_nows(
 
 # --- the borrower's own zone -------------------------------------------------------------
 
-CLOCK_BODY = "{{ now.month }}-{{ now.day }} {{ now.hour }}:{{ now.minute }}"
+CLOCK_BODY = (
+    "{{ now.month }}-{{ now.day }} {{ now.hour }}:{{ now.minute }}"
+    "|{{ loan.due_date|relative_day }}|{{ loan.due_date|cn_weekday }}"
+)
 
 
 @pytest.mark.parametrize(
     ("zone", "expected"),
-    [("Asia/Shanghai", "12-1 7:30"), ("Asia/Urumqi", "12-1 5:30")],
+    # 23:30 UTC on 11-30 is already 12-01 (a Tuesday) in both zones: due today in both.
+    [("Asia/Shanghai", "12-1 7:30|今天|星期二"), ("Asia/Urumqi", "12-1 5:30|今天|星期二")],
 )
 def test_now_is_shown_in_the_borrowers_zone(
     tmp_templates: TemplatesFactory,
