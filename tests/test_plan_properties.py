@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import random
 from collections import Counter, defaultdict
+from dataclasses import replace
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from itertools import pairwise
@@ -19,8 +20,8 @@ from remindkit.config import (
     Step,
     default_settings,
 )
-from remindkit.models import Borrower, Channel, Installment, Status, zone_for
-from remindkit.plan import Plan, Planner
+from remindkit.models import Borrower, Channel, Installment, Stage, Status, zone_for
+from remindkit.plan import Plan, PlannedMessage, Planner
 from remindkit.policy.calendar import HolidayCalendar
 
 ZONES = (
@@ -33,12 +34,19 @@ ZONES = (
     "Australia/Lord_Howe",
     "Pacific/Kiritimati",
     "Pacific/Pago_Pago",
+    "America/Vancouver",
+    # Clocks change at 22:00 here: 21:00–22:00 happens twice in April, 22:00–23:00 is
+    # skipped in September, so window times fall in a DST overlap or gap.
+    "Pacific/Easter",
 )
 STOP = (Status.PAID, Status.DISPUTE, Status.PAUSED)
 CALENDAR = HolidayCalendar()
 PROPERTY_SETTINGS = settings(
     max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow]
 )
+
+
+WIDEST = ContactWindow(start=time(8), end=time(22))
 
 
 @st.composite
@@ -53,10 +61,12 @@ def plan_settings(draw: st.DrawFn) -> Settings:
     caps = Caps(
         per_installment_per_day=draw(st.integers(1, 2)),
         per_borrower_per_day=draw(st.integers(1, 3)),
-        min_gap_minutes=draw(st.integers(0, 300)),
+        # Mostly usual gaps so that caps bite; any gap the settings accept now and then.
+        min_gap_minutes=draw(st.one_of(st.sampled_from([0, 60, 120]), st.integers(0, 540))),
     )
     cadence = {"default": draw(profiles()), "gold": draw(profiles())}
-    update = {"window": draw(windows()), "caps": caps, "cadence": cadence}
+    window = draw(st.one_of(st.just(ContactWindow()), st.just(WIDEST), windows()))
+    update = {"window": window, "caps": caps, "cadence": cadence}
     return default_settings().model_copy(update=update)
 
 
@@ -113,6 +123,8 @@ def feeds(draw: st.DrawFn, around: date) -> list[Installment]:
                     segment=draw(st.sampled_from([None, "default", "gold"])),
                 )
             )
+            if draw(st.integers(0, 19)) == 0:  # now and then a row in another zone
+                rows[-1] = _in_zone(rows[-1], draw(st.sampled_from(ZONES)))
     return _unique(rows)
 
 
@@ -130,18 +142,51 @@ instants = st.datetimes(
 )
 
 
+# Around 除夕 (2026-02-16, 2027-02-05), so that the Spring Festival pause is met often.
+festive_instants = st.one_of(
+    *(
+        st.datetimes(
+            min_value=first,
+            max_value=first + timedelta(days=14),
+            timezones=st.just(UTC),
+        )
+        for first in (datetime(2026, 2, 9), datetime(2027, 1, 29))  # noqa: DTZ001 (naive bounds)
+    )
+)
+
+
+@st.composite
+def window_edges(draw: st.DrawFn, window: ContactWindow) -> datetime:
+    """``--at`` exactly at (or just before) a window edge in one of the zones, given in UTC."""
+    day = draw(st.dates(date(2025, 6, 1), date(2027, 6, 30)))
+    edge = draw(st.sampled_from([window.start, window.end]))
+    before = draw(st.sampled_from([timedelta(0), timedelta(seconds=1), timedelta(minutes=1)]))
+    local = datetime.combine(day, edge, tzinfo=zone_for(draw(st.sampled_from(ZONES))))
+    return (local - before).astimezone(UTC)
+
+
 @st.composite
 def cases(draw: st.DrawFn) -> tuple[Settings, datetime, int, list[Installment]]:
-    at = draw(instants)
-    return draw(plan_settings()), at, draw(st.integers(1, 3)), draw(feeds(at.date()))
+    config = draw(plan_settings())
+    at = draw(st.one_of(instants, festive_instants, window_edges(config.window)))
+    return config, at, draw(st.integers(1, 3)), draw(feeds(at.date()))
 
 
 def _local(moment: datetime, timezone: str) -> datetime:
     return moment.astimezone(zone_for(timezone))
 
 
-def _zones(feed: list[Installment]) -> dict[str, str]:
-    return {row.borrower.id: row.borrower.timezone for row in feed}
+def _zones(result: Plan) -> dict[str, str]:
+    """Each borrower's zone: the zone of their first installment (by loan id and number) of
+    those in the plan. (A row in a second zone with nothing to send in its own zone's days is
+    dropped while the feed streams, before the borrower's zone is known.)"""
+    first: dict[str, Installment] = {}
+    for message in result.messages:
+        for item in message.installments:
+            known = first.get(message.borrower_id)
+            if known is None or item.key < known.key:
+                first[message.borrower_id] = item
+    return {borrower: item.borrower.timezone for borrower, item in first.items()}
 
 
 @PROPERTY_SETTINGS
@@ -151,7 +196,7 @@ def test_messages_stay_inside_the_window_and_the_horizon(
 ) -> None:
     config, at, days, feed = case
     result = Planner(config).plan(feed, at=at, days=days)
-    zones = _zones(feed)
+    zones = _zones(result)
     for message in result.planned:
         local = _local(message.send_at, zones[message.borrower_id])
         assert time(8) <= local.time() < time(22), message
@@ -159,8 +204,12 @@ def test_messages_stay_inside_the_window_and_the_horizon(
         assert local.date() == message.day
         assert at <= message.send_at < message.not_after
     for message in result.messages:
-        first = _local(at, zones[message.borrower_id]).date()
+        zone = zones[message.borrower_id]
+        first = _local(at, zone).date()
         assert first <= message.day < first + timedelta(days=days)
+        # Times carry the borrower's offset in force at that instant (SPEC §9).
+        for moment in (message.send_at, message.not_after):
+            assert moment.isoformat() == _local(moment, zone).isoformat(), message
 
 
 @PROPERTY_SETTINGS
@@ -168,23 +217,25 @@ def test_messages_stay_inside_the_window_and_the_horizon(
 def test_caps_are_never_exceeded(case: tuple[Settings, datetime, int, list[Installment]]) -> None:
     config, at, days, feed = case
     result = Planner(config).plan(feed, at=at, days=days)
-    per_day: dict[tuple[str, date], list[datetime]] = defaultdict(list)
+    per_day: Counter[tuple[str, date]] = Counter()
     per_installment: Counter[tuple[str, date, tuple[str, int]]] = Counter()
+    per_borrower: dict[str, list[datetime]] = defaultdict(list)
     for message in result.planned:
-        per_day[(message.borrower_id, message.day)].append(message.send_at)
+        per_day[(message.borrower_id, message.day)] += 1
+        per_borrower[message.borrower_id].append(message.send_at.astimezone(UTC))
         for item in message.installments:
             per_installment[(message.borrower_id, message.day, item.key)] += 1
-    gap = timedelta(minutes=config.caps.min_gap_minutes)
-    for times in per_day.values():
-        assert len(times) <= config.caps.per_borrower_per_day
-        ordered = sorted(t.astimezone(UTC) for t in times)
-        assert all(b - a >= gap for a, b in pairwise(ordered))
+    assert all(n <= config.caps.per_borrower_per_day for n in per_day.values())
     assert all(n <= config.caps.per_installment_per_day for n in per_installment.values())
+    # The gap holds across days too: settings keep it shorter than the shortest night.
+    gap = timedelta(minutes=config.caps.min_gap_minutes)
+    for times in per_borrower.values():
+        assert all(b - a >= gap for a, b in pairwise(sorted(times)))
 
 
 @PROPERTY_SETTINGS
 @given(cases())
-def test_stop_statuses_pause_and_holidays_are_respected(
+def test_stop_statuses_opt_outs_wording_pause_and_holidays_are_respected(
     case: tuple[Settings, datetime, int, list[Installment]],
 ) -> None:
     config, at, days, feed = case
@@ -192,8 +243,27 @@ def test_stop_statuses_pause_and_holidays_are_respected(
     for message in result.messages:
         assert all(item.status not in STOP for item in message.installments)
         assert not CALENDAR.in_spring_festival_pause(message.day)
-        if message.stage.is_overdue or message.stage.value == "plan_offer":
+        if message.stage.is_overdue or message.stage is Stage.PLAN_OFFER:
             assert CALENDAR.is_workday(message.day), message
+        plan_wording = [
+            item.hardship or item.status is Status.PLAN for item in message.installments
+        ]
+        # Hardship and repayment plans get plan_offer wording once overdue, and only they do.
+        if message.stage is Stage.PLAN_OFFER:
+            assert all(plan_wording), message
+        assert not (message.stage.is_overdue and any(plan_wording)), message
+    for message in result.planned:
+        assert _usable(message), message
+
+
+def _usable(message: PlannedMessage) -> bool:
+    """Every merged installment's borrower accepts the channel and can be reached on it."""
+    contact = {Channel.SMS: "phone", Channel.PUSH: "push_token"}[message.channel]
+    return all(
+        message.channel not in item.borrower.opted_out
+        and getattr(item.borrower, contact) is not None
+        for item in message.installments
+    )
 
 
 @PROPERTY_SETTINGS
@@ -220,9 +290,7 @@ def test_a_multi_day_plan_is_the_union_of_day_plans(
     """Nothing is lost or doubled however ``--days`` cuts the calendar."""
     feed = data.draw(feeds(first))
     zone = data.draw(st.sampled_from(ZONES))
-    feed = [
-        Installment(**{**_fields(row), "borrower": _in_zone(row.borrower, zone)}) for row in feed
-    ]
+    feed = [_in_zone(row, zone) for row in feed]
 
     def morning(day: date) -> datetime:
         return datetime.combine(day, time(5), tzinfo=zone_for(zone))
@@ -239,16 +307,5 @@ def _messages(result: Plan) -> list[tuple[str, ...]]:
     )
 
 
-def _fields(row: Installment) -> dict[str, object]:
-    return {name: getattr(row, name) for name in Installment.__dataclass_fields__}
-
-
-def _in_zone(borrower: Borrower, zone: str) -> Borrower:
-    return Borrower(
-        id=borrower.id,
-        name=borrower.name,
-        phone=borrower.phone,
-        push_token=borrower.push_token,
-        timezone=zone,
-        opted_out=borrower.opted_out,
-    )
+def _in_zone(row: Installment, zone: str) -> Installment:
+    return replace(row, borrower=replace(row.borrower, timezone=zone))
