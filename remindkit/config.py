@@ -33,16 +33,17 @@ from pydantic import (
 from remindkit.config_errors import config_error, first_error, shown
 from remindkit.errors import ConfigError
 from remindkit.models import Channel, Platform
+from remindkit.policy.window import (
+    NO_CONTACT_END,
+    NO_CONTACT_RULE,
+    NO_CONTACT_START,
+    in_no_contact_period,
+)
 
 DEFAULT_CONFIG_PATH = Path("config/remindkit.toml")
 CONFIG_ENV_VAR = "REMINDKIT_CONFIG"
 HOLIDAYS_FILE_NAME = "holidays.toml"
 DEFAULT_STORE_URL = "sqlite:///remindkit.db"
-NO_CONTACT_START = time(22, 0)
-NO_CONTACT_END = time(8, 0)
-NO_CONTACT_RULE = (
-    "no collection contact 22:00–08:00 local (NIFA 2024, national standard 2025, CBA 2026)"
-)
 
 # The plan spaces one borrower's messages within a local day (SPEC §5.3); across days only
 # the night does, and it lasts 10 hours, 9 when clocks spring forward.
@@ -68,11 +69,6 @@ def _parse_clock(value: object) -> time:
     if match and int(match[1]) < 24 and int(match[2]) < 60:
         return time(int(match[1]), int(match[2]))
     raise config_error(f"expected HH:MM, got {shown(value)}")
-
-
-def in_no_contact_period(moment: time) -> bool:
-    """True from 22:00 (inclusive) to 08:00 (exclusive), local time."""
-    return moment >= NO_CONTACT_START or moment < NO_CONTACT_END
 
 
 def _contact_time(value: time) -> time:
@@ -299,10 +295,6 @@ class Settings(_Frozen):
     @classmethod
     def _provider_names(cls, value: dict[Channel, str]) -> dict[Channel, str]:
         return _check_providers(value)
-
-    def cadence_for(self, segment: str | None) -> CadenceProfile | None:
-        """The profile for a feed row's segment; ``None`` if unknown (warn, use default)."""
-        return self.cadence.get(segment or "default")
 
 
 class _TemplatesSection(_Frozen):

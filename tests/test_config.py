@@ -357,9 +357,6 @@ def test_segment_profiles_add_to_the_built_in_default(tmp_path: Path) -> None:
     )
     assert offsets(settings.cadence["default"]) == SPEC_DEFAULT_CADENCE
     assert offsets(settings.cadence["vip"]) == [(2, ("sms",), TEN)]
-    assert settings.cadence_for("vip") is settings.cadence["vip"]
-    assert settings.cadence_for(None) is settings.cadence["default"]
-    assert settings.cadence_for("unknown") is None
 
 
 def test_steps_are_sorted_by_offset(tmp_path: Path) -> None:

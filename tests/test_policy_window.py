@@ -1,9 +1,8 @@
 from datetime import UTC, date, datetime, time
-from zoneinfo import ZoneInfo
 
 import pytest
 
-from remindkit.policy.window import SendWindow, local_time
+from remindkit.policy.window import SendWindow, in_no_contact_period, local_time
 
 
 def test_fit_moves_times_into_the_window_on_the_same_day() -> None:
@@ -20,7 +19,7 @@ def test_fit_moves_times_into_the_window_on_the_same_day() -> None:
     ("start", "end"), [(time(7, 59), time(20)), (time(9), time(22, 1)), (time(12), time(11))]
 )
 def test_windows_reaching_into_the_night_or_reversed_are_refused(start: time, end: time) -> None:
-    with pytest.raises(ValueError, match=r"22:00–08:00|before end"):
+    with pytest.raises(ValueError, match=r"hard limit: no collection contact|before end"):
         SendWindow(start=start, end=end)
 
 
@@ -28,23 +27,22 @@ def test_window_may_end_exactly_at_22() -> None:
     assert SendWindow(start=time(8), end=time(22)).latest == time(21, 59)
 
 
-def test_bounds_are_local_to_the_borrower() -> None:
+def test_the_window_closes_at_its_end_in_the_borrowers_zone() -> None:
     window = SendWindow()
-    opens = window.opens(date(2026, 12, 1), "Asia/Urumqi")
-    assert opens.isoformat() == "2026-12-01T09:00:00+06:00"
     assert window.closes(date(2026, 12, 1), "Asia/Urumqi").isoformat() == (
         "2026-12-01T20:00:00+06:00"
     )
-    assert window.last_send(date(2026, 12, 1), "Asia/Shanghai").isoformat() == (
-        "2026-12-01T19:59:00+08:00"
+    assert window.closes(date(2026, 12, 1), "Asia/Shanghai").isoformat() == (
+        "2026-12-01T20:00:00+08:00"
     )
 
 
-def test_contains_reads_the_moment_in_the_borrower_zone() -> None:
-    window = SendWindow()
-    moment = datetime(2026, 12, 1, 10, 30, tzinfo=ZoneInfo("Asia/Shanghai"))  # 08:30 Urumqi
-    assert window.contains(moment, "Asia/Shanghai")
-    assert not window.contains(moment, "Asia/Urumqi")
+@pytest.mark.parametrize(
+    ("moment", "inside"),
+    [(time(21, 59, 59), False), (time(22), True), (time(7, 59), True), (time(8), False)],
+)
+def test_no_contact_period_runs_from_22_to_08(moment: time, inside: bool) -> None:
+    assert in_no_contact_period(moment) is inside
 
 
 def test_local_time_across_a_dst_change() -> None:

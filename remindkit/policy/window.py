@@ -16,9 +16,11 @@ from functools import lru_cache
 
 from remindkit.models import zone_for
 
-HARD_START = time(8, 0)
-HARD_END = time(22, 0)
-HARD_LIMIT_RULE = "collection rules: no collection contact 22:00–08:00 local"
+NO_CONTACT_START = time(22, 0)
+NO_CONTACT_END = time(8, 0)
+NO_CONTACT_RULE = (
+    "no collection contact 22:00–08:00 local (NIFA 2024, national standard 2025, CBA 2026)"
+)
 # Config times have minute resolution: the last minute of an exclusive window.
 _LAST_MINUTE = timedelta(minutes=1)
 
@@ -33,9 +35,10 @@ class SendWindow:
     def __post_init__(self) -> None:
         if not self.start < self.end:
             raise ValueError(f"window start {self.start} must be before end {self.end}")
-        if self.start < HARD_START or self.end > HARD_END:
+        if in_no_contact_period(self.start) or self.end > NO_CONTACT_START:
             raise ValueError(
-                f"window {self.start}–{self.end} reaches into 22:00–08:00 ({HARD_LIMIT_RULE})"
+                f"window {self.start}–{self.end} reaches into 22:00–08:00; "
+                f"hard limit: {NO_CONTACT_RULE}"
             )
 
     @property
@@ -51,20 +54,14 @@ class SendWindow:
             return self.latest
         return wanted
 
-    def opens(self, day: date, timezone: str) -> datetime:
-        return local_time(day, self.start, timezone)
-
-    def last_send(self, day: date, timezone: str) -> datetime:
-        return local_time(day, self.latest, timezone)
-
     def closes(self, day: date, timezone: str) -> datetime:
         """When an unsent message of ``day`` expires (``not_after``)."""
         return local_time(day, self.end, timezone)
 
-    def contains(self, moment: datetime, timezone: str) -> bool:
-        """Whether an aware moment falls inside the window in ``timezone``."""
-        local = moment.astimezone(zone_for(timezone))
-        return self.start <= local.time() < self.end
+
+def in_no_contact_period(moment: time) -> bool:
+    """True from 22:00 (inclusive) to 08:00 (exclusive), local time."""
+    return moment >= NO_CONTACT_START or moment < NO_CONTACT_END
 
 
 @lru_cache(maxsize=65536)
