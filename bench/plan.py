@@ -109,13 +109,8 @@ def run_naive(feed: Path, days: int) -> dict[str, Any]:
     from remindkit.models import Installment
     from remindkit.plan import Planner
     from remindkit.policy.calendar import HolidayCalendar
-    from remindkit.policy.caps import SlotRequest, apply_caps
-    from remindkit.policy.consolidate import Candidate, consolidate
-    from remindkit.policy.rules import choose_channel, is_remindable
-    from remindkit.policy.stages import severity, stage_for, wants_plan_wording
 
-    settings = default_settings()
-    planner = Planner(settings)
+    planner = Planner(default_settings())
     schedule = planner.schedule(HolidayCalendar())
     at = datetime.fromisoformat(AT)
     rows = list(read_feed(feed))
@@ -125,47 +120,70 @@ def run_naive(feed: Path, days: int) -> dict[str, Any]:
             by_borrower[row.borrower.id].append(row)
     planned: list[Any] = []
     for items in by_borrower.values():
-        candidates = []
-        for item in items:
-            if not is_remindable(item):
-                continue
-            zone = ZoneInfo(item.borrower.timezone)
-            first = at.astimezone(zone).date()
-            steps = planner.cadence.steps(planner.cadence.profile_name(item.segment))
-            for offset in range(days):
-                day = first + timedelta(days=offset)
-                for step in steps:
-                    if schedule.effective(item.due_date, step).day != day:
-                        continue
-                    dpd = (day - item.due_date).days
-                    choice = choose_channel(step.channels, item.borrower)
-                    wanted = datetime.combine(day, planner.window.fit(step.send_time), zone)
-                    candidates.append(
-                        Candidate(
-                            installment=item,
-                            day=day,
-                            stage=stage_for(dpd, plan_wording=wants_plan_wording(item)),
-                            channel=choice.channel,
-                            fallbacks=choice.fallbacks,
-                            wanted=wanted,
-                            reason=choice.reason,
-                        )
-                    )
-        per_day: dict[date, list[Any]] = defaultdict(list)
-        for draft in consolidate(candidates):
-            per_day[draft.day].append(draft)
-        for drafts in per_day.values():
-            requests = [
-                SlotRequest(
-                    earliest=max(draft.wanted, at),
-                    closes=datetime.combine(draft.day, planner.window.end, draft.wanted.tzinfo),
-                    installments=draft.installment_keys,
-                    rank=(-severity(draft.stage),),
-                )
-                for draft in drafts
-            ]
-            planned.extend(zip(drafts, apply_caps(requests, planner.caps), strict=True))
+        candidates = [
+            candidate
+            for item in items
+            for candidate in _naive_candidates(item, planner, schedule, at, days)
+        ]
+        planned.extend(_naive_decisions(candidates, planner, at))
     return {"messages": len(planned), "rows": len(rows)}
+
+
+def _naive_candidates(item: Any, planner: Any, schedule: Any, at: datetime, days: int) -> list[Any]:
+    """Every step of one installment checked against every planned day."""
+    from remindkit.policy.consolidate import Candidate
+    from remindkit.policy.rules import choose_channel, is_remindable
+    from remindkit.policy.stages import stage_for, wants_plan_wording
+
+    if not is_remindable(item):
+        return []
+    zone = ZoneInfo(item.borrower.timezone)
+    first = at.astimezone(zone).date()
+    steps = planner.cadence.steps(planner.cadence.profile_name(item.segment))
+    candidates = []
+    for day in (first + timedelta(days=offset) for offset in range(days)):
+        for step in steps:
+            if schedule.effective(item.due_date, step).day != day:
+                continue
+            choice = choose_channel(step.channels, item.borrower)
+            candidates.append(
+                Candidate(
+                    installment=item,
+                    day=day,
+                    stage=stage_for(
+                        (day - item.due_date).days, plan_wording=wants_plan_wording(item)
+                    ),
+                    channel=choice.channel,
+                    fallbacks=choice.fallbacks,
+                    wanted=datetime.combine(day, planner.window.fit(step.send_time), zone),
+                    reason=choice.reason,
+                )
+            )
+    return candidates
+
+
+def _naive_decisions(candidates: list[Any], planner: Any, at: datetime) -> list[Any]:
+    """One borrower's candidates merged, then capped day by day."""
+    from remindkit.policy.caps import SlotRequest, apply_caps
+    from remindkit.policy.consolidate import consolidate
+    from remindkit.policy.stages import severity
+
+    per_day: dict[date, list[Any]] = defaultdict(list)
+    for draft in consolidate(candidates):
+        per_day[draft.day].append(draft)
+    decided: list[Any] = []
+    for drafts in per_day.values():
+        requests = [
+            SlotRequest(
+                earliest=max(draft.wanted, at),
+                closes=datetime.combine(draft.day, planner.window.end, draft.wanted.tzinfo),
+                installments=draft.installment_keys,
+                rank=(-severity(draft.stage),),
+            )
+            for draft in drafts
+        ]
+        decided.extend(zip(drafts, apply_caps(requests, planner.caps), strict=True))
+    return decided
 
 
 def _summary(messages: Any, rejected: int) -> dict[str, Any]:
