@@ -187,6 +187,9 @@ def parse_date(value: object, field: str = "due_date") -> date:
 
 def normalise_phone(value: str) -> str | None:
     """E.164 for a valid mobile number, else ``None``."""
+    if len(value) == 11 and value[0] == "1" and value.isdecimal():
+        # The usual spelling, 13800138000: what the general path below concludes, sooner.
+        return f"+86{value}" if _CN_MOBILE.fullmatch(value) else None
     compact = value.replace(" ", "").replace("-", "")
     match = _CN_DIGITS.fullmatch(compact)
     if match and (compact.startswith("+86") or compact.startswith("86") or len(compact) == 11):
@@ -228,7 +231,11 @@ def _optional_text(value: object, name: str, limit: int = MAX_TEXT) -> str | Non
 
 
 def _required_text(value: object, name: str) -> str:
-    if isinstance(value, int) and not isinstance(value, bool):
+    if type(value) is str:
+        stripped = value.strip()
+        if stripped and len(stripped) <= MAX_TEXT:  # the usual case; else the checks below say why
+            return stripped
+    elif isinstance(value, int) and not isinstance(value, bool):
         return str(value)  # ids from JSON numbers
     text = _optional_text(value, name)
     if text is None:
@@ -331,7 +338,7 @@ def _positive_int(value: object, name: str) -> int | None:
 def _bool(value: object, name: str) -> bool:
     if isinstance(value, bool):
         return value
-    if value is None:
+    if value is None or value == "":
         return False
     text = str(value).strip().lower()
     if text in _TRUE:
