@@ -350,7 +350,7 @@ def _message(
 ) -> PlannedMessage:
     if decision is None:  # suppressed before the caps: opt-out, no contact, no template
         decision = Decision.suppress(draft.reason or Reason.NO_CONTACT)
-    planned = decision.planned and decision.send_at is not None
+    send_at = decision.send_at if decision.planned else None
     return PlannedMessage(
         key=draft.key,
         borrower_id=draft.borrower_id,
@@ -361,10 +361,11 @@ def _message(
         channel=draft.channel,
         fallback_channels=draft.fallbacks,
         day=draft.day,
-        send_at=decision.send_at if planned and decision.send_at else draft.wanted,
+        # A suppressed message shows the time it asked for.
+        send_at=send_at or draft.wanted,
         not_after=closes,
         status=decision.status,
-        reason=join_notes(draft.note, decision.reason) if planned else decision.reason,
+        reason=join_notes(draft.note, decision.reason) if send_at else decision.reason,
     )
 
 
