@@ -285,3 +285,17 @@ def test_rows_of_one_borrower_in_another_zone_are_planned_on_the_borrowers_days(
     assert result.warnings == (
         "borrower 'B0001' has rows in several time zones; planned in Pacific/Kiritimati",
     )
+
+
+def test_each_borrower_keeps_one_variant_whatever_the_day_or_feed_order(
+    catalog: TemplateCatalog,
+) -> None:
+    feed = [row(loan_id=f"L{n}", borrower_id=f"B{n}", due_date="2026-11-30") for n in range(6)]
+    first = run(feed, at("2026-12-01T08:00"), catalog=catalog)  # the +1 step
+    later = run(feed[::-1], at("2026-12-03T08:00"), catalog=catalog)  # the +3 step
+    chosen = {m.borrower_id: m.template_id for m in first.messages}
+    assert chosen == {m.borrower_id: m.template_id for m in later.messages}
+    assert chosen == {
+        f"B{n}": catalog.pick("overdue_early/sms", f"B{n}").template_id for n in range(6)
+    }
+    assert len(set(chosen.values())) > 1  # the shipped group has variants, and both are used
