@@ -7,6 +7,8 @@ subpackages ``remindkit.render``, ``remindkit.lint``, ``remindkit.policy`` and
 
 from __future__ import annotations
 
+import logging
+
 from remindkit.config import Settings, load_settings
 from remindkit.errors import (
     ConfigError,
@@ -32,6 +34,10 @@ from remindkit.plan import Plan, PlannedMessage
 from remindkit.render import MessageContext, Rendered, SmsLength, measure_sms
 
 __version__ = "0.1.0"
+
+# A library never configures logging: without a handler of the application's, remindkit's
+# warnings are not printed twice by Python's last-resort handler.
+logging.getLogger("remindkit").addHandler(logging.NullHandler())
 
 __all__ = [
     "Borrower",
