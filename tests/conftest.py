@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from datetime import date
 from decimal import Decimal
@@ -9,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import settings as hypothesis_settings
 
 from remindkit.models import Borrower, Gender, Installment, Platform
 
@@ -24,6 +26,12 @@ lint: {}
 -#}
 """
 META_LINES = META.count("\n")  # the body of a `tmp_templates` file starts on line META_LINES + 1
+
+# CI replays the same examples on every run: a property test may not fail a submission by
+# drawing a new random case there. Developers' runs keep exploring new examples.
+hypothesis_settings.register_profile("ci", derandomize=True, deadline=None, print_blob=True)
+if os.environ.get("CI") == "true":
+    hypothesis_settings.load_profile("ci")
 
 InstallmentFactory = Callable[..., Installment]
 TemplatesFactory = Callable[..., Path]
