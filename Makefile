@@ -1,6 +1,6 @@
 # The two set-up commands of the README: `make demo` and `make test`.
 # Both create the virtual environment on first use and install everything from the
-# project's own files (pyproject.toml, package-lock.json).
+# project's own files (pyproject.toml pinned by constraints.txt, package-lock.json).
 
 PYTHON ?= python3
 VENV ?= .venv
@@ -9,10 +9,10 @@ STAMP := $(VENV)/.installed
 
 .PHONY: demo test lint bench clean
 
-$(STAMP): pyproject.toml package.json package-lock.json
+$(STAMP): pyproject.toml constraints.txt package.json package-lock.json
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev,postgres]'
+	$(BIN)/pip install --quiet -c constraints.txt -e '.[dev,postgres]'
 	npm ci --no-audit --no-fund --loglevel=error
 	touch $(STAMP)
 
