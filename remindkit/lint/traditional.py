@@ -1,4 +1,4 @@
-"""Traditional-character detection with OpenCC's dictionaries (opencc-python-reimplemented).
+"""Traditional-character detection with OpenCC (the ``opencc`` package, OpenCC's own binding).
 
 The text is converted Traditional → Simplified as a whole, so OpenCC's phrase tables
 keep legitimate simplified words intact (乾隆, 显著, 著作, 瞭望); characters that change
@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from functools import cache, lru_cache
+from functools import cache
 from typing import Protocol, cast
 
 # In GB2312 and valid in simplified writing although OpenCC's t2s table maps them.
@@ -41,19 +41,14 @@ def _might_be_cjk(text: str) -> bool:
     return any("\u3400" <= char <= "\u9fff" or "\uf900" <= char <= "\ufaff" for char in text)
 
 
-@lru_cache(maxsize=8192)
-def _changes_alone(char: str) -> bool:
-    return _converter().convert(char) != char
-
-
 def find_traditional(text: str) -> Iterator[TraditionalChar]:
     """Every traditional character in ``text`` with its simplified form."""
-    # The phrase-aware conversion is slow in pure Python; a text none of whose characters
-    # would change on its own (nearly every simplified text) cannot change as a whole.
-    if not _might_be_cjk(text) or not any(_changes_alone(char) for char in set(text)):
+    if not _might_be_cjk(text):
         return
     converter = _converter()
-    converted = converter.convert(text)
+    converted = converter.convert(text)  # ~1 µs for a reminder-sized text
+    if converted == text:
+        return
     if len(converted) == len(text):
         pairs: Iterable[tuple[str, str]] = zip(text, converted, strict=True)
     else:  # a phrase changed length: positions no longer align, compare char by char
