@@ -42,7 +42,7 @@ from pathlib import Path
 
 import jinja2
 
-from remindkit.models import Borrower, Gender, Installment, Platform
+from remindkit.models import Borrower, Gender, Installment
 from remindkit.render import (
     MessageContext,
     Renderer,
@@ -52,16 +52,11 @@ from remindkit.render import (
     shipped_templates_dir,
 )
 from remindkit.render.filters import FILTERS
+from remindkit.testing import demo_platform
 
 TARGET = 20_000
 NOW = datetime(2026, 12, 1, 9, 30, tzinfo=timezone(timedelta(hours=8)))
-PLATFORM = Platform(
-    name="禾苗金融",
-    signature="禾苗金融",
-    hotline="400-100-2026",
-    app_name="禾苗金融App",
-    repay_url="https://hm.example.cn/r",
-)
+PLATFORM = demo_platform()
 SURNAMES = ["王", "李", "张", "刘", "陈", "欧阳", "司马", "诸葛", "上官", "马", "赵", "黄"]
 GIVEN = ["芳", "伟", "娜娜", "建国", "明远", "婉儿", "静", "强", "秀英", "子涵"]
 META = """{#-

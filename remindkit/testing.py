@@ -11,6 +11,7 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+from remindkit.config import PlatformSettings
 from remindkit.models import Borrower, Installment, Platform, require_aware
 from remindkit.parse import parse_installment
 
@@ -32,15 +33,8 @@ class FrozenClock:
 
 
 def demo_platform(**overrides: str) -> Platform:
-    """The fictitious lender of the shipped samples (禾苗金融)."""
-    fields = {
-        "name": "禾苗金融",
-        "signature": "禾苗金融",
-        "hotline": "400-100-2026",
-        "app_name": "禾苗金融App",
-        "repay_url": "https://hm.example.cn/r",
-    }
-    return Platform(**(fields | overrides))
+    """The fictitious lender of the shipped samples and built-in settings (禾苗金融)."""
+    return replace(PlatformSettings().to_platform(), **overrides)
 
 
 def make_installment(**fields: Any) -> Installment:

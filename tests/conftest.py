@@ -13,6 +13,7 @@ import pytest
 from hypothesis import settings as hypothesis_settings
 
 from remindkit.models import Borrower, Gender, Installment, Platform
+from remindkit.testing import demo_platform
 
 META = """{#-
 description: test template
@@ -39,13 +40,7 @@ TemplatesFactory = Callable[..., Path]
 
 @pytest.fixture
 def platform() -> Platform:
-    return Platform(
-        name="禾苗金融",
-        signature="禾苗金融",
-        hotline="400-100-2026",
-        app_name="禾苗金融App",
-        repay_url="https://hm.example.cn/r",
-    )
+    return demo_platform()
 
 
 def make_installment(**overrides: Any) -> Installment:

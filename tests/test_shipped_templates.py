@@ -17,18 +17,13 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from remindkit.models import Borrower, Channel, Gender, Installment, Platform
+from remindkit.models import Borrower, Channel, Gender, Installment
 from remindkit.render import MessageContext, Rendered, Renderer, TemplateCatalog, TemplateFile
+from remindkit.testing import demo_platform
 
 ROOT = Path(__file__).resolve().parents[1]
 CATALOG = TemplateCatalog(ROOT / "templates")
-PLATFORM = Platform(
-    name="禾苗金融",
-    signature="禾苗金融",
-    hotline="400-100-2026",
-    app_name="禾苗金融App",
-    repay_url="https://hm.example.cn/r",
-)
+PLATFORM = demo_platform()
 RENDERER = Renderer(CATALOG, PLATFORM)
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
