@@ -221,13 +221,7 @@ class PlatformSettings(_Frozen):
         return value
 
     def to_platform(self) -> Platform:
-        return Platform(
-            name=self.name,
-            signature=self.signature,
-            hotline=self.hotline,
-            app_name=self.app_name,
-            repay_url=self.repay_url,
-        )
+        return Platform(**self.model_dump())
 
 
 def _sms(offset: int) -> Step:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
@@ -113,14 +113,7 @@ def _platform(override: object, default: Platform) -> Platform:
         return default
     if not isinstance(override, Mapping):
         raise FieldError("platform", "must be a JSON object")
-    merged = {
-        "name": default.name,
-        "signature": default.signature,
-        "hotline": default.hotline,
-        "app_name": default.app_name,
-        "repay_url": default.repay_url,
-        **override,
-    }
+    merged = asdict(default) | dict(override)
     try:
         return PlatformSettings.model_validate(merged).to_platform()
     except ValidationError as exc:
