@@ -22,6 +22,7 @@ from rich.markup import escape
 from remindkit.clock import parse_instant
 from remindkit.config import Settings, load_settings
 from remindkit.errors import RemindkitError
+from remindkit.kit import Kit
 from remindkit.resources import default_templates_dir
 
 EXIT_OK = 0
@@ -90,6 +91,12 @@ def load_cli_settings(config: Path | None) -> Settings:
     """The settings for a command; a bad config exits 2 naming the key."""
     with usage_errors():
         return load_settings(config)
+
+
+def load_cli_kit(config: Path | None, templates: Path | None) -> Kit:
+    """Settings, catalog, renderer and planner for a command, from ``--config``/``--templates``."""
+    settings = load_cli_settings(config)
+    return Kit(settings, templates=resolve_templates_dir(templates, settings))
 
 
 def resolve_templates_dir(option: Path | None, settings: Settings) -> Path:

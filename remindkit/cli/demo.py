@@ -19,19 +19,16 @@ from remindkit.cli.common import (
     ConfigOption,
     TemplatesOption,
     fail,
-    load_cli_settings,
-    resolve_templates_dir,
+    load_cli_kit,
     stdout,
     usage_errors,
 )
-from remindkit.config import Settings
 from remindkit.context import PreviewInput, load_preview_input
 from remindkit.errors import TemplateError, TemplateNotFoundError
-from remindkit.feed import read_feed
+from remindkit.kit import Kit
 from remindkit.models import Channel, Stage, Status
-from remindkit.plan import Planner
 from remindkit.policy.stages import stage_for, template_group, wants_plan_wording
-from remindkit.render import MessageContext, Renderer, TemplateCatalog
+from remindkit.render import MessageContext, Renderer
 from remindkit.resources import shipped_sample_feed, shipped_samples_dir
 
 # The sample feed's dates are set around this morning, before the day's 10:00 sends.
@@ -41,9 +38,8 @@ DEMO_AT = datetime.fromisoformat("2026-12-01T08:30:00+08:00")
 @app.command()
 def demo(config: ConfigOption = None, templates: TemplatesOption = None) -> None:
     """Render every stage for the sample borrowers with the console output, no credentials."""
-    settings = load_cli_settings(config)
-    catalog = TemplateCatalog(resolve_templates_dir(templates, settings))
-    renderer = Renderer(catalog, settings.platform.to_platform())
+    kit = load_cli_kit(config, templates)
+    renderer = kit.renderer
     samples = sorted(shipped_samples_dir().glob("*.json"))
     if not samples:
         fail("no sample contexts found (config/samples/*.json)")
@@ -56,7 +52,7 @@ def demo(config: ConfigOption = None, templates: TemplatesOption = None) -> None
         stdout.print(panel)
         failures += failed
     stdout.print(f"{len(samples)} 个样例，{failures} 个渲染失败。")
-    failures += _demo_plan(settings, catalog, renderer)
+    failures += _demo_plan(kit)
     if failures:
         raise typer.Exit(EXIT_FINDINGS)
 
@@ -102,12 +98,12 @@ def _stage(given: PreviewInput, now: datetime) -> Stage:
     return stage_for(first.days_past_due(today), plan_wording=wants_plan_wording(first))
 
 
-def _demo_plan(settings: Settings, catalog: TemplateCatalog, renderer: Renderer) -> int:
+def _demo_plan(kit: Kit) -> int:
     """Plan the sample feed and show each message as the console provider would print it."""
     feed = shipped_sample_feed()
     stdout.rule(f"计划：{feed.name} · {DEMO_AT:%Y-%m-%d %H:%M} 北京时间（仅预览，不发送）")
     with usage_errors():
-        result = Planner(settings, catalog=catalog).plan(read_feed(feed), at=DEMO_AT)
+        result = kit.plan(feed, at=DEMO_AT)
     failures = 0
     for message in result.messages:
         when = f"{message.send_at:%m-%d %H:%M%z}"
@@ -119,7 +115,7 @@ def _demo_plan(settings: Settings, catalog: TemplateCatalog, renderer: Renderer)
             installments=message.installments, now=message.send_at, stage=message.stage
         )
         try:
-            rendered = renderer.render(message.template_id, context)
+            rendered = kit.renderer.render(message.template_id, context)
         except TemplateError as exc:
             stdout.print(Text(f"{when} {who} {exc}", style="red"))
             failures += 1

@@ -28,19 +28,17 @@ from remindkit.cli.common import (
     OutputFormat,
     TemplatesOption,
     fail,
-    load_cli_settings,
+    load_cli_kit,
     parse_at,
     print_json,
-    resolve_templates_dir,
     stderr,
     stdout,
 )
 from remindkit.clock import SystemClock
 from remindkit.errors import RemindkitError
 from remindkit.feed import FeedItem, read_feed
-from remindkit.plan import Plan, PlannedMessage, Planner
+from remindkit.plan import Plan, PlannedMessage
 from remindkit.policy.horizon import MAX_DAYS
-from remindkit.render import TemplateCatalog
 
 # People read the first rows; the whole plan is one --format json away.
 TEXT_ROWS = 500
@@ -68,13 +66,11 @@ def plan_command(
     output: FormatOption = OutputFormat.TEXT,
 ) -> None:
     """Plan reminders for the borrower-local day of --at (default now) and the days after."""
-    settings = load_cli_settings(config)
-    catalog = TemplateCatalog(resolve_templates_dir(templates, settings))
+    kit = load_cli_kit(config, templates)
     when = parse_at(at) or SystemClock().now()
-    planner = Planner(settings, catalog=catalog)
     try:
         items = read_feed(feed)
-        result = planner.plan(_with_progress(items), at=when, days=days)
+        result = kit.plan(_with_progress(items), at=when, days=days)
     except RemindkitError as exc:
         fail(str(exc))
     for warning in result.warnings:
