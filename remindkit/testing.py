@@ -7,12 +7,11 @@ build valid values with sensible defaults, overridable by keyword.
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import date, datetime, timedelta
-from decimal import Decimal
+from datetime import datetime, timedelta
 from typing import Any
 
 from remindkit.config import PlatformSettings
-from remindkit.models import Borrower, Installment, Platform, require_aware
+from remindkit.models import Installment, Platform, require_aware
 from remindkit.parse import parse_installment
 
 
@@ -54,17 +53,3 @@ def make_installment(**fields: Any) -> Installment:
     }
     row.update(fields)
     return parse_installment(row)
-
-
-def with_borrower(installment: Installment, **fields: Any) -> Installment:
-    """The same installment for a borrower with some fields changed."""
-    borrower: Borrower = replace(installment.borrower, **fields)
-    return replace(installment, borrower=borrower)
-
-
-def amount(text: str) -> Decimal:
-    return Decimal(text)
-
-
-def day(text: str) -> date:
-    return date.fromisoformat(text)
