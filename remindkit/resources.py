@@ -40,3 +40,9 @@ def default_templates_dir() -> Path:
     shipped set."""
     local = Path("templates")
     return local if local.is_dir() else shipped_templates_dir()
+
+
+def is_installed_copy(path: Path) -> bool:
+    """Whether ``path`` lies in the files installed with the package (``_data``), which
+    belong to the installation and are never edited in place."""
+    return path.resolve().is_relative_to(_PACKAGE / "_data")
