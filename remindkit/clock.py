@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Protocol
 
-from remindkit.models import require_aware
+from remindkit.errors import ArgumentError
 
 
 class Clock(Protocol):
@@ -26,10 +26,9 @@ def parse_instant(text: str, what: str = "--at") -> datetime:
     try:
         value = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
     except ValueError:
-        raise ValueError(
-            f"{what}: expected ISO 8601 such as 2026-12-01T10:00+08:00, got {text!r}"
+        raise ArgumentError(
+            what, f"expected ISO 8601 such as 2026-12-01T10:00+08:00, got {text!r}"
         ) from None
-    try:
-        return require_aware(value, what)
-    except ValueError:
-        raise ValueError(f"{what}: needs a UTC offset such as +08:00, got {text!r}") from None
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise ArgumentError(what, f"needs a UTC offset such as +08:00, got {text!r}")
+    return value

@@ -16,11 +16,9 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from pydantic import ValidationError
-
 from remindkit.clock import parse_instant
 from remindkit.config import PlatformSettings
-from remindkit.errors import FieldError
+from remindkit.errors import ConfigError, FieldError
 from remindkit.models import Installment, Platform
 from remindkit.parse import Label, parse_installment, section_label
 
@@ -116,7 +114,5 @@ def _platform(override: object, default: Platform) -> Platform:
     merged = asdict(default) | dict(override)
     try:
         return PlatformSettings.model_validate(merged).to_platform()
-    except ValidationError as exc:
-        error = exc.errors()[0]
-        where = ".".join(str(part) for part in error["loc"])
-        raise FieldError(f"platform.{where}", error["msg"]) from None
+    except ConfigError as exc:
+        raise FieldError(f"platform.{exc.key}", exc.reason) from None

@@ -98,6 +98,7 @@ class PlannedMessage:
             "stage": self.stage.value,
             "template_id": self.template_id,
             "channel": self.channel.value,
+            "fallback_channels": [channel.value for channel in self.fallback_channels],
             "send_at": self.send_at.isoformat(),
             "not_after": self.not_after.isoformat(),
             "status": self.status.value,
