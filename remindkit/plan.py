@@ -23,7 +23,7 @@ from typing import Any, Protocol
 from remindkit.config import Settings
 from remindkit.errors import TemplateError
 from remindkit.feed import FeedItem, RejectedRow
-from remindkit.models import Channel, Installment, Stage, require_aware
+from remindkit.models import Channel, Installment, Stage, Status, require_aware
 from remindkit.policy.cadence import Cadence
 from remindkit.policy.calendar import HolidayCalendar
 from remindkit.policy.caps import Caps, SlotRequest, apply_caps
@@ -199,6 +199,7 @@ class _Run:
     def execute(self, feed: Iterable[FeedItem], warnings: list[str]) -> Plan:
         rejected: list[RejectedRow] = []
         groups = self._collect(feed, rejected)
+        _warn_shared_loans(groups, self.warn)
         messages: list[PlannedMessage] = []
         for borrower_id in sorted(groups):
             messages.extend(self._plan_borrower(groups.pop(borrower_id)))
@@ -276,11 +277,7 @@ class _Run:
         unique: list[_Kept] = []
         for pair in kept:
             if unique and unique[-1][0].key == pair[0].key:
-                loan_id, number = pair[0].key
-                self.warn(
-                    f"installment {loan_id}#{number} of borrower {pair[0].borrower.id!r} "
-                    "appears in several feed rows; planned once"
-                )
+                self.warn(_duplicate_warning(unique[-1][0], pair[0]))
                 continue
             unique.append(pair)
         return unique
@@ -367,6 +364,53 @@ def _message(
         status=decision.status,
         reason=join_notes(draft.note, decision.reason) if send_at else decision.reason,
     )
+
+
+def _warn_shared_loans(groups: dict[str, list[_Kept]], warn: Callable[[str], None]) -> None:
+    """One loan under two borrowers is a feed error that would tell one person of another's
+    debt: name it (among the rows with a message in the horizon; the others send nothing)."""
+    owners: dict[str, str] = {}
+    for borrower_id, kept in groups.items():
+        for item, _ in kept:
+            owner = owners.setdefault(item.loan_id, borrower_id)
+            if owner != borrower_id:
+                first, second = sorted((owner, borrower_id))
+                warn(
+                    f"loan {item.loan_id!r} appears under borrowers {first!r} and {second!r}; "
+                    "each is reminded of it: check the feed"
+                )
+
+
+# Fields a duplicate row may disagree on, in the words of the feed; personal ones are named
+# without their values, which warnings (logged) must not show.
+_COMPARED = ("due_date", "amount_due", "status", "hardship", "segment", "product")
+_PERSONAL = ("name", "phone", "push_token", "timezone", "opted_out")
+
+
+def _duplicate_warning(planned: Installment, other: Installment) -> str:
+    loan_id, number = planned.key
+    where = f"installment {loan_id}#{number} of borrower {planned.borrower.id!r}"
+    differences = [
+        f"{name} {_feed_value(getattr(planned, name))} / {_feed_value(getattr(other, name))}"
+        for name in _COMPARED
+        if getattr(planned, name) != getattr(other, name)
+    ] + [
+        name
+        for name in _PERSONAL
+        if getattr(planned.borrower, name) != getattr(other.borrower, name)
+    ]
+    if not differences:
+        return f"{where} appears in several feed rows; planned once"
+    return (
+        f"{where} appears in several feed rows that disagree ({'; '.join(differences)}); "
+        "planned once, with the first value of each pair"
+    )
+
+
+def _feed_value(value: object) -> str:
+    if value is None:
+        return "(empty)"
+    return str(value.value if isinstance(value, Status) else value)
 
 
 def _content_order(item: Installment) -> tuple[object, ...]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from datetime import date, datetime, timedelta
 
-from remindkit.models import require_aware, zone_for
+from remindkit.models import require_aware, require_in_range, zone_for
 from remindkit.policy.cadence import Cadence
 from remindkit.policy.schedule import Hit, StepSchedule
 
@@ -22,6 +22,7 @@ class Horizon:
 
     def __init__(self, at: datetime, days: int = 1) -> None:
         require_aware(at, "at")
+        require_in_range(at, "at")
         if not 1 <= days <= MAX_DAYS:
             raise ValueError(f"days must be 1..{MAX_DAYS}, got {days}")
         self.at = at
