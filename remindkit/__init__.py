@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import logging
 
-from remindkit.config import Settings, load_settings
+from remindkit.config import PlatformSettings, Settings, load_settings
 from remindkit.errors import (
+    ArgumentError,
     ConfigError,
     DeliveryError,
     FeedRowError,
@@ -26,7 +27,7 @@ from remindkit.errors import (
     TransientDeliveryError,
     UndefinedVariableError,
 )
-from remindkit.feed import RejectedRow, read_feed
+from remindkit.feed import FeedItem, RejectedRow, read_feed, read_rows
 from remindkit.kit import Kit
 from remindkit.models import Borrower, Channel, Gender, Installment, Platform, Stage, Status
 from remindkit.parse import parse_installment
@@ -40,10 +41,12 @@ __version__ = "0.1.0"
 logging.getLogger("remindkit").addHandler(logging.NullHandler())
 
 __all__ = [
+    "ArgumentError",
     "Borrower",
     "Channel",
     "ConfigError",
     "DeliveryError",
+    "FeedItem",
     "FeedRowError",
     "FieldError",
     "Gender",
@@ -55,6 +58,7 @@ __all__ = [
     "Plan",
     "PlannedMessage",
     "Platform",
+    "PlatformSettings",
     "ProviderConfigError",
     "RejectedRow",
     "RemindkitError",
@@ -74,4 +78,5 @@ __all__ = [
     "measure_sms",
     "parse_installment",
     "read_feed",
+    "read_rows",
 ]

@@ -5,7 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Protocol
 
-from remindkit.models import require_aware, require_in_range
+from remindkit.errors import ArgumentError
+from remindkit.models import require_in_range
 
 
 class Clock(Protocol):
@@ -33,15 +34,10 @@ def parse_instant(text: str, what: str = "--at") -> datetime:
             raise ValueError(text)
         value = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
     except ValueError:
-        raise ValueError(
-            f"{what}: expected ISO 8601 such as 2026-12-01T10:00+08:00, got {shown}"
+        raise ArgumentError(
+            what, f"expected ISO 8601 such as 2026-12-01T10:00+08:00, got {shown}"
         ) from None
-    try:
-        require_aware(value, what)
-    except ValueError:
-        raise ValueError(f"{what}: needs a UTC offset such as +08:00, got {shown}") from None
-    try:
-        require_in_range(value, what)
-    except ValueError as exc:
-        raise ValueError(str(exc).replace(f"{what} must", f"{what}: must", 1)) from None
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise ArgumentError(what, f"needs a UTC offset such as +08:00, got {shown}")
+    require_in_range(value, what)
     return value

@@ -19,11 +19,9 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from pydantic import ValidationError
-
 from remindkit.clock import parse_instant
 from remindkit.config import PlatformSettings
-from remindkit.errors import FieldError
+from remindkit.errors import ConfigError, FieldError
 from remindkit.feedtext import loads_json
 from remindkit.models import Installment, Platform
 from remindkit.parse import Label, parse_installment, section_label
@@ -137,7 +135,5 @@ def _platform(override: object, default: Platform) -> Platform:
     merged = asdict(default) | dict(override)
     try:
         return PlatformSettings.model_validate(merged).to_platform()
-    except ValidationError as exc:
-        error = exc.errors()[0]
-        where = ".".join(str(part) for part in error["loc"])
-        raise FieldError(f"platform.{where}", error["msg"]) from None
+    except ConfigError as exc:
+        raise FieldError(f"platform.{exc.key}", exc.reason) from None

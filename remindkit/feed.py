@@ -25,7 +25,7 @@ import json
 import re
 import zlib
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
@@ -68,6 +68,25 @@ class RejectedRow:
 
 
 FeedItem = Installment | RejectedRow
+"""What a feed yields per row: a valid installment, or the row rejected with its reason."""
+
+
+def read_rows(rows: Iterable[object]) -> Iterator[FeedItem]:
+    """Rows held in memory as feed items: each mapping of feed fields (SPEC §3) is validated
+    like a file's row and numbered from 1; installments and rejected rows pass through; a bad
+    row is rejected alone and the rest goes on."""
+    for number, row in enumerate(rows, start=1):
+        if isinstance(row, Installment | RejectedRow):
+            yield row
+        elif isinstance(row, Mapping):
+            try:
+                yield parse_installment(row)
+            except FieldError as exc:
+                yield RejectedRow(number, exc.field, exc.reason)
+        else:
+            yield RejectedRow(
+                number, "", f"expected a mapping of feed fields, got {type(row).__name__}"
+            )
 
 
 def read_feed(path: Path) -> Iterator[FeedItem]:

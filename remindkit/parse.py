@@ -206,10 +206,8 @@ def _amount_problem(text: str) -> str:
         return f"at most {MAX_AMOUNT_DIGITS} digits before the decimal point"
     if "," in text and _AMOUNT.fullmatch(text.replace(",", "")):
         return f"write it without thousands separators, got {shown(text)}"
-    return (
-        f"not a decimal amount: {shown(text)} (ASCII digits with an optional point, "
-        "such as 1234.50: no sign, exponent, separators or full-width digits)"
-    )
+    # The grammar is in the module docstring and the README; the reason stays one line.
+    return f"not a decimal amount: {shown(text)} (digits and a point, e.g. 1234.50)"
 
 
 def parse_date(value: object, field: str = "due_date") -> date:

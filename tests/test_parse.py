@@ -97,10 +97,7 @@ def test_amounts_are_decimal_with_two_places(value: object, expected: str) -> No
     assert str(amount) == expected
 
 
-GRAMMAR = (
-    " (ASCII digits with an optional point, such as 1234.50: no sign, exponent, separators"
-    " or full-width digits)"
-)
+GRAMMAR = " (digits and a point, e.g. 1234.50)"
 
 
 @pytest.mark.parametrize(

@@ -7,9 +7,11 @@ from typing import Annotated
 import typer
 
 from remindkit import __version__
+from remindkit.cli.usage import ReadableGroup, run
 
 app = typer.Typer(
     name="remindkit",
+    cls=ReadableGroup,
     help="Humane, compliant loan-repayment reminders in Chinese.",
     no_args_is_help=True,
     add_completion=False,
@@ -40,4 +42,4 @@ def _register() -> None:
 
 def main() -> None:
     _register()
-    app()
+    run(app)  # one-line usage errors (exit 2) and readable --help labels for every command
