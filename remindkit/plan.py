@@ -30,7 +30,7 @@ from typing import Any, Protocol
 from remindkit.config import Settings
 from remindkit.errors import TemplateError
 from remindkit.feed import FeedItem, RejectedRow
-from remindkit.models import Channel, Installment, Stage, require_aware
+from remindkit.models import Channel, Installment, Stage, Status, require_aware
 from remindkit.policy.cadence import Cadence
 from remindkit.policy.calendar import HolidayCalendar
 from remindkit.policy.caps import Caps, SlotRequest, apply_caps
@@ -316,6 +316,9 @@ class _Run:
     def _collect(self, feed: Iterable[FeedItem], kept: BorrowerRows) -> None:
         # The hot loop of a million-row plan: one dict look-up per row in the common case.
         known = self._hits
+        # One loan under two borrowers would tell one person of another's debt: named among
+        # the kept rows (the others send nothing), ~100 bytes per kept row.
+        owners: dict[str, str] = {}
         for item in feed:
             if not isinstance(item, Installment):
                 self.rejected.append(item)
@@ -327,6 +330,9 @@ class _Run:
                 hits = self.hits(item)
             if hits:
                 kept.add(item)
+                owner = owners.setdefault(item.loan_id, item.borrower.id)
+                if owner != item.borrower.id:
+                    self.warn(_shared_loan_warning(item.loan_id, owner, item.borrower.id))
 
     def _profile(self, segment: str | None) -> str:
         name = self._profiles.get(segment)
@@ -374,11 +380,7 @@ class _Run:
         unique: list[_Kept] = []
         for pair in kept:
             if unique and unique[-1][0].key == pair[0].key:
-                loan_id, number = pair[0].key
-                self.warn(
-                    f"installment {loan_id}#{number} of borrower {pair[0].borrower.id!r} "
-                    "appears in several feed rows; planned once"
-                )
+                self.warn(_duplicate_warning(unique[-1][0], pair[0]))
                 continue
             unique.append(pair)
         return unique
@@ -465,6 +467,46 @@ def _message(
         status=decision.status,
         reason=join_notes(draft.note, decision.reason) if send_at else decision.reason,
     )
+
+
+def _shared_loan_warning(loan_id: str, owner: str, other: str) -> str:
+    first, second = sorted((owner, other))
+    return (
+        f"loan {loan_id!r} appears under borrowers {first!r} and {second!r}; "
+        "each is reminded of it: check the feed"
+    )
+
+
+# Fields a duplicate row may disagree on, in the words of the feed; personal ones are named
+# without their values, which warnings (logged) must not show.
+_COMPARED = ("due_date", "amount_due", "status", "hardship", "segment", "product")
+_PERSONAL = ("name", "phone", "push_token", "timezone", "opted_out")
+
+
+def _duplicate_warning(planned: Installment, other: Installment) -> str:
+    loan_id, number = planned.key
+    where = f"installment {loan_id}#{number} of borrower {planned.borrower.id!r}"
+    differences = [
+        f"{name} {_feed_value(getattr(planned, name))} / {_feed_value(getattr(other, name))}"
+        for name in _COMPARED
+        if getattr(planned, name) != getattr(other, name)
+    ] + [
+        name
+        for name in _PERSONAL
+        if getattr(planned.borrower, name) != getattr(other.borrower, name)
+    ]
+    if not differences:
+        return f"{where} appears in several feed rows; planned once"
+    return (
+        f"{where} appears in several feed rows that disagree ({'; '.join(differences)}); "
+        "planned once, with the first value of each pair"
+    )
+
+
+def _feed_value(value: object) -> str:
+    if value is None:
+        return "(empty)"
+    return str(value.value if isinstance(value, Status) else value)
 
 
 def _content_order(item: Installment) -> tuple[object, ...]:
