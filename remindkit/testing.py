@@ -1,7 +1,8 @@
 """Test doubles and sample factories that remindkit users can import in their own tests.
 
-``FrozenClock`` stands in for the system clock; ``make_installment`` and ``demo_platform``
-build valid values with sensible defaults, overridable by keyword.
+``FrozenClock`` stands in for the system clock; ``make_installment``, ``demo_platform`` and
+``demo_settings`` build valid values with sensible defaults, overridable by keyword. The
+demo lender (禾苗金融) is fictional: use it in tests and previews, never to send.
 """
 
 from __future__ import annotations
@@ -10,9 +11,10 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from remindkit.config import PlatformSettings
+from remindkit.config import Settings
 from remindkit.models import Installment, Platform, require_aware
 from remindkit.parse import parse_installment
+from remindkit.resources import sample_platform, sample_platform_settings
 
 
 class FrozenClock:
@@ -31,9 +33,17 @@ class FrozenClock:
         self._now = require_aware(now, "FrozenClock time")
 
 
-def demo_platform(**overrides: str) -> Platform:
-    """The fictitious lender of the shipped samples and built-in settings (禾苗金融)."""
-    return replace(PlatformSettings().to_platform(), **overrides)
+def demo_platform(**overrides: Any) -> Platform:
+    """The fictitious lender of the shipped samples (禾苗金融), for tests and previews only:
+    :func:`remindkit.resources.sample_platform` with fields overridden by keyword."""
+    return replace(sample_platform(), **overrides)
+
+
+def demo_settings(**fields: Any) -> Settings:
+    """Settings signed by the fictitious sample lender, for tests: a ``Kit`` built on them
+    plans and renders (``Settings()`` alone has no platform and refuses). ``fields`` are
+    further :class:`~remindkit.config.Settings` fields."""
+    return Settings(platform=sample_platform_settings(), **fields)
 
 
 def make_installment(**fields: Any) -> Installment:

@@ -9,9 +9,9 @@ from pathlib import Path
 
 from starlette.applications import Starlette
 
-from remindkit.config import PlatformSettings
 from remindkit.resources import shipped_samples_dir, shipped_templates_dir
 from remindkit.studio import StudioOptions, create_studio_app
+from remindkit.testing import demo_platform
 
 TOKEN = "studio-test-token-0123456789abcdef"
 
@@ -25,7 +25,7 @@ def studio_app(templates: Path, *, writable: bool = True) -> Starlette:
     return create_studio_app(
         StudioOptions(
             templates_dir=templates,
-            platform=PlatformSettings().to_platform(),
+            platform=demo_platform(),
             samples_dir=shipped_samples_dir(),
             token=TOKEN,
             writable=writable,

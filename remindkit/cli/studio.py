@@ -18,6 +18,8 @@ from remindkit.cli.common import (
     TemplatesOption,
     fail,
     load_cli_settings,
+    note_sample_platform,
+    preview_platform,
     resolve_templates_dir,
     stdout,
 )
@@ -47,7 +49,7 @@ def studio_command(
     root = resolve_templates_dir(templates, settings)
     options = StudioOptions(
         templates_dir=root,
-        platform=settings.platform.to_platform(),
+        platform=preview_platform(settings),
         samples_dir=default_samples_dir(),
         token=new_token(),
         locale=settings.locale,
@@ -65,5 +67,6 @@ def studio_command(
         read_only = "" if options.writable else "（随软件安装的模板，只读）"
         stdout.print(f"模板目录：{escape(str(root.resolve()))}{read_only}", soft_wrap=True)
         stdout.print("按 Ctrl+C 停止。")
+        note_sample_platform(settings)
 
     serve(application, bound, on_started=announce)
