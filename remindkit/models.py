@@ -13,6 +13,12 @@ from zoneinfo import ZoneInfo
 from remindkit.errors import ArgumentError
 
 DEFAULT_TIMEZONE = "Asia/Shanghai"
+# The dates remindkit plans within (due dates, --at, a context's now): back far enough for
+# loans long in collection, ahead far enough for a 30-year loan, and inside the range of
+# the lunar calendar (1900–2099) the Spring Festival pause needs. Outside it a date is a
+# data error, and date arithmetic near the years 1 and 9999 would overflow.
+EARLIEST_DATE = date(2000, 1, 1)
+LATEST_DATE = date(2099, 12, 31)
 
 
 class Channel(StrEnum):
@@ -147,6 +153,16 @@ def zone_for(name: str) -> ZoneInfo:
     if zone is None:
         zone = _ZONES[name] = ZoneInfo(name)
     return zone
+
+
+def require_in_range(value: date, what: str = "date") -> None:
+    """Refuse a date (or a datetime, by its own calendar date) outside ``EARLIEST_DATE`` …
+    ``LATEST_DATE`` with an :class:`~remindkit.errors.ArgumentError` naming ``what``."""
+    day = value.date() if isinstance(value, datetime) else value
+    if not EARLIEST_DATE <= day <= LATEST_DATE:
+        raise ArgumentError(
+            what, f"must be from {EARLIEST_DATE} to {LATEST_DATE}, got {value.isoformat()}"
+        )
 
 
 def require_aware(value: datetime, what: str = "datetime") -> datetime:

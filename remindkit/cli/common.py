@@ -21,7 +21,7 @@ from contextlib import contextmanager
 from datetime import datetime
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any, NoReturn
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
 
@@ -29,7 +29,6 @@ from remindkit.cli.output import error_line, note, stderr, stdout
 from remindkit.clock import parse_instant
 from remindkit.config import Settings, load_settings
 from remindkit.errors import RemindkitError
-from remindkit.kit import Kit
 from remindkit.models import Platform
 from remindkit.resources import (
     SAMPLE_PLATFORM_NOTE,
@@ -37,6 +36,9 @@ from remindkit.resources import (
     sample_platform_settings,
     with_sample_platform,
 )
+
+if TYPE_CHECKING:
+    from remindkit.kit import Kit  # the kit pulls in planning and rendering: only when used
 
 EXIT_OK = 0
 EXIT_FINDINGS = 1
@@ -113,6 +115,8 @@ def load_cli_kit(
     kit signs with the fictional sample lender, and a note on stderr says so. Otherwise a
     kit without a platform refuses to plan or render (exit 2, ``platform: not configured``).
     """
+    from remindkit.kit import Kit  # noqa: PLC0415 - see the import above
+
     settings = load_cli_settings(config)
     if sample_platform:
         settings = with_sample_platform(settings)[0]
