@@ -14,10 +14,28 @@ from remindkit.studio import StudioOptions, create_studio_app
 from remindkit.testing import demo_platform
 
 TOKEN = "studio-test-token-0123456789abcdef"
+# The tests edit their own short draft of overdue/sms (63 characters at worst, one part), so
+# what they type does not depend on the shipped wording, which the content team changes.
+DRAFT_ID = "overdue/sms"
+DRAFT = """{#-
+description: 逾期8至30天的提醒（测试用的短稿）
+tone: caring
+weight: 1
+audience: borrower
+purpose: notification
+max_parts: 1
+parts_reason: ""
+lint: {}
+-#}
+{{ borrower.honorific }}您好，您尾号{{ loan.tail }}的借款已逾期{{ loan.days_past_due }}天，
+请在{{ platform.app_name }}还款。如有困难请致电{{ platform.hotline }}。
+"""
 
 
 def copy_templates(target: Path) -> Path:
+    """The shipped templates under ``target``, with :data:`DRAFT` as overdue/sms."""
     shutil.copytree(shipped_templates_dir(), target)
+    (target / "zh_CN" / "overdue" / "sms.j2").write_text(DRAFT, encoding="utf-8")
     return target
 
 

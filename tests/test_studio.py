@@ -236,14 +236,14 @@ def test_a_clean_edit_is_saved_atomically_and_lint_agrees(
     client: TestClient, templates: Path
 ) -> None:
     data = opened(client, "overdue/sms")
-    edited = data["source"].replace("和我们商量分期或延期。", "与我们商量分期或延期。")
+    edited = data["source"].replace("如有困难请致电", "如有困难可致电")
     assert edited != data["source"]
     diff = post(client, "/api/diff", {"template_id": "overdue/sms", "source": edited}).json()
     assert diff["changed"] is True
     assert diff["check"]["can_save"] is True
     kinds = {line["kind"] for line in diff["diff"]}
     assert {"add", "del", "hunk", "file"} <= kinds
-    assert any("与我们商量" in line["text"] for line in diff["diff"] if line["kind"] == "add")
+    assert any("可致电" in line["text"] for line in diff["diff"] if line["kind"] == "add")
     saved = post(
         client,
         "/api/save",
@@ -278,7 +278,7 @@ def test_a_save_with_a_lint_error_is_refused(client: TestClient, templates: Path
 
 def test_a_warning_needs_its_reason_in_the_metadata(client: TestClient, templates: Path) -> None:
     data = opened(client, "overdue/sms")
-    urgent = data["source"].replace("和我们商量分期或延期。", "务必和我们商量分期。")
+    urgent = data["source"].replace("请在", "务必在")
     refused = post(
         client,
         "/api/save",
@@ -302,9 +302,9 @@ def test_a_file_changed_on_disk_since_it_was_opened_is_not_overwritten(
 ) -> None:
     data = opened(client, "overdue/sms")
     path = templates / "zh_CN/overdue/sms.j2"
-    theirs = data["source"].replace("可在", "您可在", 1)
+    theirs = data["source"].replace("请在", "可在", 1)
     path.write_text(theirs, encoding="utf-8")
-    mine = data["source"].replace("和我们商量", "与我们商量")
+    mine = data["source"].replace("如有困难请致电", "如有困难可致电")
     response = post(
         client,
         "/api/save",
@@ -319,7 +319,7 @@ def test_a_read_only_directory_is_never_written(templates: Path) -> None:
     client = TestClient(studio_app(templates, writable=False), base_url=BASE, headers=AUTH)
     before = tree_digest(templates)
     data = opened(client, "overdue/sms")
-    edited = data["source"].replace("和我们商量", "与我们商量")
+    edited = data["source"].replace("如有困难请致电", "如有困难可致电")
     response = post(
         client,
         "/api/save",
@@ -429,7 +429,7 @@ def test_a_push_previews_title_and_body(client: TestClient) -> None:
 def test_the_list_is_the_catalog_with_lint_status_and_parts(
     client: TestClient, templates: Path
 ) -> None:
-    stage = templates / "zh_CN/credit_notice"
+    stage = templates / "zh_CN/courtesy_note"
     stage.mkdir()
     (stage / "sms.j2").write_text(
         (templates / "zh_CN/overdue/sms.j2").read_text(encoding="utf-8"), encoding="utf-8"
@@ -437,10 +437,10 @@ def test_the_list_is_the_catalog_with_lint_status_and_parts(
     listing = client.get("/api/templates").json()["templates"]
     ids = [entry["template_id"] for entry in listing]
     assert sorted(ids) == TemplateCatalog(templates).ids()
-    new = next(e for e in listing if e["template_id"] == "credit_notice/sms")
-    assert new["stage_label"] == "credit_notice"
-    assert ids[-1] == "credit_notice/sms"  # unknown stages after the known ones
-    shipped = [e for e in listing if e["stage"] != "credit_notice"]
+    new = next(e for e in listing if e["template_id"] == "courtesy_note/sms")
+    assert new["stage_label"] == "courtesy_note"
+    assert ids[-1] == "courtesy_note/sms"  # unknown stages after the known ones
+    shipped = [e for e in listing if e["stage"] != "courtesy_note"]
     assert all(e["errors"] == 0 for e in shipped)
     sms = [e for e in shipped if e["channel"] == "sms"]
     assert all(isinstance(e["longest_parts"], int) for e in sms)

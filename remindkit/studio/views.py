@@ -19,16 +19,19 @@ from remindkit.render.segments import carrier_parts_of, measure_sms
 from remindkit.studio.checks import DraftCheck, Preview, SampleChoice
 
 STAGE_LABELS = {
-    Stage.PRE_DUE.value: "到期前",
-    Stage.DUE_TODAY.value: "到期当天",
-    Stage.OVERDUE_EARLY.value: "逾期 1–7 天",
-    Stage.OVERDUE.value: "逾期 8–30 天",
-    Stage.OVERDUE_LATE.value: "逾期 31 天以上",
-    Stage.PAYMENT_RECEIVED.value: "还款成功",
-    Stage.PLAN_OFFER.value: "困难协商",
+    "pre_due": "到期前",
+    "due_today": "到期当天",
+    "overdue_early": "逾期 1–7 天",
+    "overdue": "逾期 8–30 天",
+    "overdue_late": "逾期 31 天以上",
+    "payment_received": "还款成功",
+    "plan_offer": "困难协商",
+    "plan_installment": "按计划还款",
+    "credit_notice": "征信告知",
 }
 CHANNEL_LABELS = {Channel.SMS.value: "短信", Channel.PUSH.value: "推送"}
-_STAGE_ORDER = {stage: index for index, stage in enumerate(STAGE_LABELS)}
+# The stages remindkit knows, in their own order; others (a new folder) follow by name.
+_STAGE_ORDER = {stage.value: index for index, stage in enumerate(Stage)}
 
 
 def stage_label(stage: str) -> str:
