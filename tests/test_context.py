@@ -290,9 +290,7 @@ def test_an_unknown_field_is_refused_with_the_closest_name(
     assert (error.field, error.reason) == (field, reason)
 
 
-def test_other_loan_keys_are_extra_columns_as_in_a_feed(
-    tmp_path: Path, platform: Platform
-) -> None:
+def test_other_loan_keys_are_extra_columns_as_in_a_feed(tmp_path: Path, platform: Platform) -> None:
     data = sample()
     data["loan"]["branch"] = "杭州"
     extra = load(tmp_path, platform, data).installments[0].extra
