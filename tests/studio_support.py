@@ -39,7 +39,7 @@ def copy_templates(target: Path) -> Path:
     return target
 
 
-def studio_app(templates: Path, *, writable: bool = True) -> Starlette:
+def studio_app(templates: Path, *, writable: bool = True, notice: str | None = None) -> Starlette:
     return create_studio_app(
         StudioOptions(
             templates_dir=templates,
@@ -47,6 +47,7 @@ def studio_app(templates: Path, *, writable: bool = True) -> Starlette:
             samples_dir=shipped_samples_dir(),
             token=TOKEN,
             writable=writable,
+            notice=notice,
         )
     )
 

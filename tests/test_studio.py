@@ -478,3 +478,10 @@ def test_the_page_carries_the_token_and_a_nonce_csp(client: TestClient) -> None:
     assert client.get("/static/editor.js").status_code == 200
     assert client.get("/static/editor.LICENSES.txt").status_code == 200
     assert client.get("/static/../routes.py").status_code == 404
+
+
+def test_a_notice_is_shown_on_the_page(client: TestClient, templates: Path) -> None:
+    notice = "未配置 [platform]，以下使用虚构的示例平台「禾苗金融」，仅供预览"
+    noticed = TestClient(studio_app(templates, notice=notice), base_url=BASE, headers=AUTH)
+    assert f'<div class="notice" data-testid="notice">{notice}</div>' in noticed.get("/").text
+    assert 'data-testid="notice"' not in client.get("/").text

@@ -129,10 +129,15 @@ def preview_platform(settings: Settings) -> Platform:
     return with_sample_platform(settings)[0].require_platform()
 
 
+def uses_sample_platform(settings: Settings) -> bool:
+    """Whether previews are signed by the fictional sample lender: none is configured (or
+    the config copied the sample's values)."""
+    return settings.platform is None or settings.platform == sample_platform_settings()
+
+
 def note_sample_platform(settings: Settings) -> None:
-    """After a preview's output: a note on stderr when it was signed by the fictional sample
-    lender, because none is configured (or the config copied the sample's values)."""
-    if settings.platform is None or settings.platform == sample_platform_settings():
+    """After a preview's output: a note on stderr when it was signed by the sample lender."""
+    if uses_sample_platform(settings):
         note(SAMPLE_PLATFORM_NOTE)
 
 

@@ -22,9 +22,10 @@ from remindkit.cli.common import (
     preview_platform,
     resolve_templates_dir,
     stdout,
+    uses_sample_platform,
 )
 from remindkit.lint import default_samples_dir
-from remindkit.resources import is_installed_copy
+from remindkit.resources import SAMPLE_PLATFORM_NOTE, is_installed_copy
 
 LOOPBACK = "127.0.0.1"
 INSTALL_HINT = "pip install 'remindkit[web]'"
@@ -54,6 +55,7 @@ def studio_command(
         token=new_token(),
         locale=settings.locale,
         writable=not is_installed_copy(root),
+        notice=SAMPLE_PLATFORM_NOTE if uses_sample_platform(settings) else None,
     )
     application = create_studio_app(options)
     try:

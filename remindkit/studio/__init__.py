@@ -53,6 +53,7 @@ class StudioOptions:
     locale: str = DEFAULT_LOCALE
     writable: bool = True
     worst_case: WorstCase | None = None
+    notice: str | None = None  # shown at the top of the page (e.g. signed by a sample lender)
 
 
 def new_token() -> str:
@@ -63,7 +64,7 @@ def create_studio_app(options: StudioOptions) -> Starlette:
     """The studio as an ASGI app, behind the shared guards with the run's token."""
     workspace = Workspace(options.templates_dir, locale=options.locale, writable=options.writable)
     checker = DraftChecker(options.platform, options.samples_dir, options.worst_case)
-    routes = StudioRoutes(workspace, checker, options.token)
+    routes = StudioRoutes(workspace, checker, options.token, notice=options.notice)
     policy = GuardPolicy(
         token=options.token, cookie_prefix="remindkit_studio", max_body_bytes=MAX_BODY_BYTES
     )

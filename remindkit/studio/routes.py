@@ -77,8 +77,16 @@ def vocabulary() -> dict[str, Any]:
 class StudioRoutes:
     """The endpoints over one workspace, checker and index."""
 
-    def __init__(self, workspace: Workspace, checker: DraftChecker, token: str) -> None:
+    def __init__(
+        self,
+        workspace: Workspace,
+        checker: DraftChecker,
+        token: str,
+        *,
+        notice: str | None = None,
+    ) -> None:
         self.workspace = workspace
+        self.notice = notice
         self.checker = checker
         self.index = TemplateIndex(workspace, checker)
         self.token = token
@@ -107,6 +115,7 @@ class StudioRoutes:
             nonce=nonce,
             root=str(self.workspace.root),
             writable=self.workspace.writable,
+            notice=self.notice,
             vocabulary=vocabulary(),
         )
         headers = {"content-security-policy": page_csp(nonce), "cache-control": "no-store"}
