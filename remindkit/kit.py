@@ -1,32 +1,71 @@
 """``Kit``: remindkit for a lending backend, built from a config file or from code (SPEC §7).
 
-One object holds the settings, the template catalog, the renderer and the planner, so a
-backend imports one name::
+One object holds the settings, the template catalog, the renderer, the planner and — once
+asked for — the outbox, the providers and the dispatcher, so a backend imports one name::
 
     kit = Kit.from_config("config/remindkit.toml")
-    plan = kit.plan(read_feed(Path("loans.csv")), at=now)
-    text = kit.render("pre_due/sms", installments, now=now).text
+    kit.run_once("loans.csv")                      # plan, enqueue, send what is due
+    kit.record_status("HM2026072284", 2, "paid")   # cancels queued reminders, says thanks
+    kit.dispatch_due()                             # from a worker, every few seconds
 
-The outbox, dispatch and providers join this object as they land; nothing here sends.
+The store and the providers are opened lazily: planning and rendering need neither, and
+``close()`` (or ``with Kit(...) as kit``) releases them.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
-from datetime import datetime
+import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from pathlib import Path
+from types import TracebackType
+from typing import Self
 
 from remindkit.clock import Clock, SystemClock
 from remindkit.config import Settings, load_settings
+from remindkit.dispatch import Dispatcher, DispatchReport, StatusCheck
+from remindkit.dispatch.recheck import STOP_REASONS
+from remindkit.errors import ConfigError, MessageStateError
 from remindkit.feed import FeedItem, read_feed
-from remindkit.models import Installment, Stage
-from remindkit.plan import Plan, Planner
+from remindkit.models import Channel, Installment, Stage, Status
+from remindkit.outbox.states import MessageState, Origin
+from remindkit.outbox.store import EnqueueResult, FirstPaid, Outbox, StatusUpdate
+from remindkit.payments import ThankYouPolicy, tap_statuses
+from remindkit.plan import Plan, PlannedMessage, Planner
+from remindkit.policy.window import SendWindow
+from remindkit.providers import registry
+from remindkit.providers.base import Provider
 from remindkit.render import MessageContext, Rendered, Renderer, TemplateCatalog
 from remindkit.resources import default_templates_dir
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class StatusResult:
+    """What recording statuses changed: messages cancelled, thank-yous planned."""
+
+    cancelled: int = 0
+    thanked: int = 0
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RunReport:
+    """One ``run_once``: the plan, what entered the outbox, statuses, and the dispatch."""
+
+    plan: Plan
+    enqueued: EnqueueResult
+    statuses: StatusResult
+    dispatch: DispatchReport
+    reaped_unknown: int = 0
+    reaped_expired: int = 0
+
+    @property
+    def problems(self) -> int:
+        return self.dispatch.problems + len(self.plan.rejected_rows)
+
+
 class Kit:
-    """Settings, templates, renderer and planner, wired once and reused."""
+    """Settings, templates, renderer, planner; the outbox and dispatcher when needed."""
 
     def __init__(
         self,
@@ -34,6 +73,10 @@ class Kit:
         *,
         templates: Path | None = None,
         clock: Clock | None = None,
+        store: Outbox | str | None = None,
+        providers: Mapping[Channel, Provider] | None = None,
+        status_check: StatusCheck | None = None,
+        sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self.settings = settings or Settings()
         self.clock: Clock = clock or SystemClock()
@@ -41,6 +84,12 @@ class Kit:
         self.catalog = TemplateCatalog(root)
         self.renderer = Renderer(self.catalog, self.settings.platform.to_platform())
         self.planner = Planner(self.settings, catalog=self.catalog)
+        self.status_check = status_check
+        self._store = store
+        self._outbox: Outbox | None = store if isinstance(store, Outbox) else None
+        self._providers = dict(providers) if providers is not None else None
+        self._dispatcher: Dispatcher | None = None
+        self._sleep = sleep
 
     @classmethod
     def from_config(
@@ -49,11 +98,34 @@ class Kit:
         *,
         templates: Path | None = None,
         clock: Clock | None = None,
+        store: Outbox | str | None = None,
     ) -> Kit:
         """A kit from a TOML config (``None``: ``$REMINDKIT_CONFIG``, ``config/remindkit.toml``
         or built-in defaults). Raises :class:`~remindkit.errors.ConfigError` naming the key."""
         settings = load_settings(Path(path) if path is not None else None)
-        return cls(settings, templates=templates, clock=clock)
+        return cls(settings, templates=templates, clock=clock, store=store)
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        trace: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Stop the dispatcher's threads, close providers and the store's connections."""
+        if self._dispatcher is not None:
+            self._dispatcher.close()
+        for provider in {id(p): p for p in (self._providers or {}).values()}.values():
+            provider.close()
+        if self._outbox is not None and not isinstance(self._store, Outbox):
+            self._outbox.close()
+
+    # -- templates and planning -----------------------------------------------------------
 
     def render(
         self,
@@ -76,3 +148,148 @@ class Kit:
         ``days - 1`` days after it. ``feed`` is a CSV/JSONL path or parsed feed items."""
         items = read_feed(Path(feed)) if isinstance(feed, Path | str) else feed
         return self.planner.plan(items, at=at or self.clock.now(), days=days)
+
+    # -- the outbox -----------------------------------------------------------------------
+
+    @property
+    def outbox(self) -> Outbox:
+        """The store, opened (and migrated, unless ``store.auto_migrate`` is off) on first use."""
+        if self._outbox is None:
+            url = self._store if isinstance(self._store, str) else self.settings.store.url
+            store = self.settings.store
+            self._outbox = Outbox.open(
+                url,
+                auto_migrate=store.auto_migrate,
+                busy_timeout_seconds=store.busy_timeout_seconds,
+            )
+        return self._outbox
+
+    @property
+    def providers(self) -> Mapping[Channel, Provider]:
+        """The provider of each channel, from ``[providers]`` unless given in code."""
+        if self._providers is None:
+            built: dict[str, Provider] = {}
+            chosen: dict[Channel, Provider] = {}
+            for channel in Channel:
+                name = self.settings.providers.for_channel(channel)
+                if name not in built:
+                    options = self.settings.providers.options(name)
+                    built[name] = registry.build(name, options, f"providers.{channel.value}")
+                chosen[channel] = built[name]
+            self._providers = chosen
+        return self._providers
+
+    @property
+    def dispatcher(self) -> Dispatcher:
+        if self._dispatcher is None:
+            for channel, provider in self.providers.items():
+                if channel not in provider.capabilities.channels:
+                    raise ConfigError(
+                        f"providers.{channel.value}",
+                        f"provider {provider.name!r} does not carry {channel.value}",
+                    )
+            self._dispatcher = Dispatcher(
+                self.outbox,
+                self.providers,
+                self.renderer,
+                settings=self.settings,
+                clock=self.clock,
+                status_check=self.status_check,
+                sleep=self._sleep,
+            )
+        return self._dispatcher
+
+    def enqueue(self, plan: Plan | Iterable[PlannedMessage]) -> EnqueueResult:
+        """Put planned (and suppressed, with their reasons) messages into the outbox; keys it
+        has seen are left as they are."""
+        messages = plan.messages if isinstance(plan, Plan) else plan
+        return self.outbox.enqueue(messages, now=self.clock.now())
+
+    def run_once(
+        self, feed: Iterable[FeedItem] | Path | str, *, at: datetime | None = None, days: int = 1
+    ) -> RunReport:
+        """``remindkit run --once``: reap, plan the feed, enqueue, apply the feed's stop
+        statuses, and send what is due now."""
+        now = at or self.clock.now()
+        unknown, expired = self.outbox.reap(now=now)
+        items = read_feed(Path(feed)) if isinstance(feed, Path | str) else feed
+        updates: list[StatusUpdate] = []
+        plan = self.planner.plan(tap_statuses(items, updates.extend), at=now, days=days)
+        enqueued = self.enqueue(plan)
+        statuses = self._apply_statuses(updates, now)
+        dispatch = self.dispatch_due(now=at)
+        return RunReport(
+            plan=plan,
+            enqueued=enqueued,
+            statuses=statuses,
+            dispatch=dispatch,
+            reaped_unknown=unknown,
+            reaped_expired=expired,
+        )
+
+    def dispatch_due(
+        self, now: datetime | None = None, *, limit: int | None = None
+    ) -> DispatchReport:
+        """Send what is due at ``now`` (default: the kit's clock), at most once each."""
+        return self.dispatcher.dispatch_due(now=now, limit=limit)
+
+    def reap(self, now: datetime | None = None) -> tuple[int, int]:
+        """Sending rows whose lease expired → ``unknown``; rows past ``not_after`` →
+        ``expired``. Returns (unknown, expired)."""
+        return self.outbox.reap(now=now or self.clock.now())
+
+    def record_status(
+        self,
+        loan_id: str,
+        installment_no: int,
+        status: Status | str,
+        *,
+        borrower_id: str | None = None,
+    ) -> StatusResult:
+        """The backend's word on one installment: a stop status cancels its queued messages;
+        ``paid`` (the first time) plans the thank-you."""
+        try:
+            value = Status(status)
+        except ValueError:
+            allowed = ", ".join(s.value for s in Status)
+            raise MessageStateError(
+                f"{loan_id}#{installment_no}", f"unknown status {status!r} ({allowed})"
+            ) from None
+        update = StatusUpdate(
+            loan_id=loan_id,
+            installment_no=installment_no,
+            borrower_id=borrower_id or "",
+            status=value,
+        )
+        return self._apply_statuses([update], self.clock.now())
+
+    def cancel(self, key: str, *, reason: str = "cancelled_by_api") -> bool:
+        """Cancel one queued message by key; ``False`` if it was no longer ``planned``."""
+        return bool(self.outbox.cancel([key], reason=reason, now=self.clock.now()))
+
+    def _apply_statuses(self, updates: Iterable[StatusUpdate], now: datetime) -> StatusResult:
+        reminded = timedelta(days=self.settings.dispatch.thank_you_reminded_within_days)
+        cancelled, first_paid = self.outbox.record_statuses(
+            updates, now=now, cancel=STOP_REASONS, reminded_within=reminded
+        )
+        thanked = self._thank(first_paid, now) if self.settings.dispatch.thank_you else 0
+        return StatusResult(cancelled=cancelled, thanked=thanked)
+
+    def _thank(self, first_paid: Sequence[FirstPaid], now: datetime) -> int:
+        policy = ThankYouPolicy(
+            window=SendWindow(start=self.settings.window.start, end=self.settings.window.end),
+            picker=self.catalog,
+            locale=self.settings.locale,
+        )
+        thanked = 0
+        for paid in first_paid:
+            message = policy.message(paid, now)
+            if message is not None and self.outbox.insert_one(
+                message, now=now, origin=Origin.EVENT, parent_key=None
+            ):
+                thanked += 1
+        return thanked
+
+    def unknown_messages(self, limit: int = 100) -> list[str]:
+        """Keys of messages whose outcome is unknown, oldest first (for a person to resolve)."""
+        return [m.key for m in self.outbox.messages(states=(MessageState.UNKNOWN,), limit=limit)]

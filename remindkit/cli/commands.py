@@ -2,6 +2,6 @@
 
 from __future__ import annotations
 
-from remindkit.cli import demo, lint, plan, preview
+from remindkit.cli import db, demo, lint, outbox, plan, preview, run
 
-__all__ = ["demo", "lint", "plan", "preview"]
+__all__ = ["db", "demo", "lint", "outbox", "plan", "preview", "run"]

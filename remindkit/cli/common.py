@@ -21,6 +21,7 @@ from rich.markup import escape
 
 from remindkit.clock import parse_instant
 from remindkit.config import Settings, load_settings
+from remindkit.config_delivery import StoreSettings
 from remindkit.errors import RemindkitError
 from remindkit.kit import Kit
 from remindkit.resources import default_templates_dir
@@ -56,6 +57,13 @@ TemplatesOption = Annotated[
 ]
 FormatOption = Annotated[
     OutputFormat, typer.Option("--format", help="Output format.", case_sensitive=False)
+]
+StoreOption = Annotated[
+    str | None,
+    typer.Option(
+        "--store",
+        help="Outbox database URL (default: the config's [store] url, else sqlite:///remindkit.db).",
+    ),
 ]
 AtOption = Annotated[
     str | None,
@@ -97,6 +105,21 @@ def load_cli_kit(config: Path | None, templates: Path | None) -> Kit:
     """Settings, catalog, renderer and planner for a command, from ``--config``/``--templates``."""
     settings = load_cli_settings(config)
     return Kit(settings, templates=resolve_templates_dir(templates, settings))
+
+
+def open_cli_kit(config: Path | None, templates: Path | None, store: str | None) -> Kit:
+    """A kit whose outbox is ``--store`` (or the config's); a bad store URL exits 2."""
+    settings = load_cli_settings(config)
+    if store is not None:
+        try:
+            chosen = settings.store.model_copy(update={"url": StoreSettings.valid_url(store)})
+        except ValueError as exc:
+            fail(f"--store: {exc}")
+        settings = settings.model_copy(update={"store": chosen})
+    kit = Kit(settings, templates=resolve_templates_dir(templates, settings))
+    with usage_errors():
+        kit.outbox  # noqa: B018 - open (and migrate) now: a bad store is a usage error
+    return kit
 
 
 def resolve_templates_dir(option: Path | None, settings: Settings) -> Path:
