@@ -20,24 +20,23 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 from types import TracebackType
-from typing import Self
+from typing import TYPE_CHECKING, Self
 
 from remindkit.clock import Clock, SystemClock
 from remindkit.config import Settings, load_settings
-from remindkit.dispatch import Dispatcher, DispatchReport, StatusCheck
-from remindkit.dispatch.recheck import STOP_REASONS
 from remindkit.errors import ConfigError, MessageStateError
 from remindkit.feed import FeedItem, read_feed
 from remindkit.models import Channel, Installment, Stage, Status
-from remindkit.outbox.states import MessageState, Origin
-from remindkit.outbox.store import EnqueueResult, FirstPaid, Outbox, StatusUpdate
-from remindkit.payments import ThankYouPolicy, tap_statuses
 from remindkit.plan import Plan, PlannedMessage, Planner
-from remindkit.policy.window import SendWindow
-from remindkit.providers import registry
-from remindkit.providers.base import Provider
 from remindkit.render import MessageContext, Rendered, Renderer, TemplateCatalog
 from remindkit.resources import default_templates_dir
+
+if TYPE_CHECKING:
+    # The delivery side (SQLAlchemy, Alembic, threads) is imported when first used, so
+    # rendering, linting and planning start fast (a pre-commit hook, a preview).
+    from remindkit.dispatch import Dispatcher, DispatchReport, StatusCheck
+    from remindkit.outbox.store import EnqueueResult, FirstPaid, Outbox, StatusUpdate
+    from remindkit.providers.base import Provider
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -86,7 +85,7 @@ class Kit:
         self.planner = Planner(self.settings, catalog=self.catalog)
         self.status_check = status_check
         self._store = store
-        self._outbox: Outbox | None = store if isinstance(store, Outbox) else None
+        self._outbox: Outbox | None = None if store is None or isinstance(store, str) else store
         self._providers = dict(providers) if providers is not None else None
         self._dispatcher: Dispatcher | None = None
         self._sleep = sleep
@@ -122,7 +121,7 @@ class Kit:
             self._dispatcher.close()
         for provider in {id(p): p for p in (self._providers or {}).values()}.values():
             provider.close()
-        if self._outbox is not None and not isinstance(self._store, Outbox):
+        if self._outbox is not None and self._outbox is not self._store:
             self._outbox.close()
 
     # -- templates and planning -----------------------------------------------------------
@@ -155,6 +154,8 @@ class Kit:
     def outbox(self) -> Outbox:
         """The store, opened (and migrated, unless ``store.auto_migrate`` is off) on first use."""
         if self._outbox is None:
+            from remindkit.outbox.store import Outbox  # noqa: PLC0415 - see TYPE_CHECKING
+
             url = self._store if isinstance(self._store, str) else self.settings.store.url
             store = self.settings.store
             self._outbox = Outbox.open(
@@ -168,6 +169,8 @@ class Kit:
     def providers(self) -> Mapping[Channel, Provider]:
         """The provider of each channel, from ``[providers]`` unless given in code."""
         if self._providers is None:
+            from remindkit.providers import registry  # noqa: PLC0415 - see TYPE_CHECKING
+
             built: dict[str, Provider] = {}
             chosen: dict[Channel, Provider] = {}
             for channel in Channel:
@@ -182,6 +185,8 @@ class Kit:
     @property
     def dispatcher(self) -> Dispatcher:
         if self._dispatcher is None:
+            from remindkit.dispatch import Dispatcher  # noqa: PLC0415 - see TYPE_CHECKING
+
             for channel, provider in self.providers.items():
                 if channel not in provider.capabilities.channels:
                     raise ConfigError(
@@ -210,6 +215,8 @@ class Kit:
     ) -> RunReport:
         """``remindkit run --once``: reap, plan the feed, enqueue, apply the feed's stop
         statuses, and send what is due now."""
+        from remindkit.payments import tap_statuses  # noqa: PLC0415 - see TYPE_CHECKING
+
         now = at or self.clock.now()
         unknown, expired = self.outbox.reap(now=now)
         items = read_feed(Path(feed)) if isinstance(feed, Path | str) else feed
@@ -248,6 +255,8 @@ class Kit:
     ) -> StatusResult:
         """The backend's word on one installment: a stop status cancels its queued messages;
         ``paid`` (the first time) plans the thank-you."""
+        from remindkit.outbox.store import StatusUpdate  # noqa: PLC0415 - see TYPE_CHECKING
+
         try:
             value = Status(status)
         except ValueError:
@@ -268,6 +277,8 @@ class Kit:
         return bool(self.outbox.cancel([key], reason=reason, now=self.clock.now()))
 
     def _apply_statuses(self, updates: Iterable[StatusUpdate], now: datetime) -> StatusResult:
+        from remindkit.dispatch.recheck import STOP_REASONS  # noqa: PLC0415 - see TYPE_CHECKING
+
         reminded = timedelta(days=self.settings.dispatch.thank_you_reminded_within_days)
         cancelled, first_paid = self.outbox.record_statuses(
             updates, now=now, cancel=STOP_REASONS, reminded_within=reminded
@@ -276,6 +287,10 @@ class Kit:
         return StatusResult(cancelled=cancelled, thanked=thanked)
 
     def _thank(self, first_paid: Sequence[FirstPaid], now: datetime) -> int:
+        from remindkit.outbox.states import Origin  # noqa: PLC0415 - see TYPE_CHECKING
+        from remindkit.payments import ThankYouPolicy  # noqa: PLC0415
+        from remindkit.policy.window import SendWindow  # noqa: PLC0415
+
         policy = ThankYouPolicy(
             window=SendWindow(start=self.settings.window.start, end=self.settings.window.end),
             picker=self.catalog,
@@ -292,4 +307,6 @@ class Kit:
 
     def unknown_messages(self, limit: int = 100) -> list[str]:
         """Keys of messages whose outcome is unknown, oldest first (for a person to resolve)."""
+        from remindkit.outbox.states import MessageState  # noqa: PLC0415 - see TYPE_CHECKING
+
         return [m.key for m in self.outbox.messages(states=(MessageState.UNKNOWN,), limit=limit)]

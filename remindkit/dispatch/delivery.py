@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from tenacity import RetryCallState, Retrying, retry_if_result, stop_after_attempt
-from tenacity.wait import wait_exponential_jitter
+from tenacity.wait import wait_exponential, wait_random
 
 from remindkit.errors import DeliveryError, TransientDeliveryError
 from remindkit.providers.base import Envelope, Provider, Receipt
@@ -89,7 +89,10 @@ def deliver(
                 retry.append(index)
         return retry
 
-    backoff = wait_exponential_jitter(initial=policy.initial, max=policy.maximum)
+    # Exponential backoff with jitter: initial · 2^(n-1), capped, plus up to ``initial`` at random.
+    backoff = wait_exponential(multiplier=policy.initial, max=policy.maximum) + wait_random(
+        0, policy.initial
+    )
 
     def wait(state: RetryCallState) -> float:
         pending: list[int] = state.outcome.result() if state.outcome else []

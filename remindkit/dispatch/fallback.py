@@ -30,8 +30,10 @@ def fallback_message(
 ) -> PlannedMessage | None:
     """The message on the next usable channel of ``message``'s step, due now; ``None``
     when no channel is left (or it has no template)."""
+    if not message.fallbacks:
+        return None
     choice = choose_channel(message.fallbacks, installments[0].borrower)
-    if not message.fallbacks or not choice.usable:
+    if not choice.usable:
         return None
     try:
         picked = catalog.pick(

@@ -112,11 +112,13 @@ class Recheck:
             if message.stage is Stage.PAYMENT_RECEIVED
             else self._stopped(installments, facts, now)
         )
-        return (
-            stopped
-            or self._window(message, now)
-            or self._recipient(message, installments[0], facts)
-        )
+        held = stopped or self._window(message, now)
+        if held is not None:
+            return held
+        recipient = self._recipient(message, installments[0], facts)
+        if recipient.action is not Action.SEND:
+            return recipient
+        return self._caps(message, installments, now, facts) or recipient
 
     def _recipient(self, message: OutboxMessage, first: Installment, facts: Facts) -> Verdict:
         address = _address(message.channel, first)

@@ -20,18 +20,20 @@ import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
-from sqlalchemy import Connection, Engine, create_engine, event, exc, text
+from sqlalchemy import Connection, Engine, create_engine, event, exc, inspect, text
 from sqlalchemy.engine import URL, make_url
 
 from remindkit.errors import ConfigError, StoreUnavailableError
 
+if TYPE_CHECKING:
+    from alembic.config import Config
+
 MIGRATIONS = Path(__file__).with_name("migrations")
+# The newest migration's revision; a test holds it equal to Alembic's head, so opening a
+# store that is up to date reads one row instead of importing Alembic.
+SCHEMA_HEAD = "0001"
 SQLITE_BUSY_SECONDS = 30.0
 # pg_advisory_lock keys: "rk" + purpose, fixed so every remindkit process agrees.
 MIGRATION_LOCK = 0x726B_0001
@@ -112,13 +114,21 @@ def is_postgresql(engine: Engine | Connection) -> bool:
     return engine.dialect.name == "postgresql"
 
 
+# Alembic is imported only to migrate or read a revision: opening a store at the latest
+# schema costs one query, not Alembic's import.
+
+
 def alembic_config() -> Config:
+    from alembic.config import Config  # noqa: PLC0415
+
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
     return config
 
 
 def head_revision() -> str:
+    from alembic.script import ScriptDirectory  # noqa: PLC0415
+
     head = ScriptDirectory.from_config(alembic_config()).get_current_head()
     if head is None:
         raise RuntimeError("remindkit ships no outbox migrations")
@@ -126,7 +136,11 @@ def head_revision() -> str:
 
 
 def current_revision(connection: Connection) -> str | None:
-    return MigrationContext.configure(connection).get_current_revision()
+    """The schema revision stored in the database (``None``: an empty database)."""
+    if not inspect(connection).has_table("alembic_version"):
+        return None
+    value = connection.execute(text("SELECT version_num FROM alembic_version")).scalar()
+    return str(value) if value is not None else None
 
 
 def upgrade(engine: Engine) -> str:
@@ -135,6 +149,8 @@ def upgrade(engine: Engine) -> str:
         if is_postgresql(connection):
             connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK})
         _refuse_unknown_revision(connection, engine)
+        from alembic import command  # noqa: PLC0415
+
         config = alembic_config()
         config.attributes["connection"] = connection
         command.upgrade(config, "head")
@@ -147,22 +163,25 @@ def ensure_schema(engine: Engine, *, auto_migrate: bool) -> None:
         with translated(engine), engine.connect() as connection:
             current = current_revision(connection)
             connection.rollback()
-        if current != head_revision():
+        if current != SCHEMA_HEAD:
             upgrade(engine)
         return
     with translated(engine), engine.connect() as connection:
-        _refuse_unknown_revision(connection, engine)
         current = current_revision(connection)
+        if current != SCHEMA_HEAD:
+            _refuse_unknown_revision(connection, engine)
         connection.rollback()
-    if current != head_revision():
+    if current != SCHEMA_HEAD:
         raise StoreUnavailableError(
             shown_url(engine.url),
-            f"schema at {current or 'nothing'}, remindkit needs {head_revision()}: "
+            f"schema at {current or 'nothing'}, remindkit needs {SCHEMA_HEAD}: "
             "run `remindkit db upgrade` (store.auto_migrate is off)",
         )
 
 
 def _refuse_unknown_revision(connection: Connection, engine: Engine) -> None:
+    from alembic.script import ScriptDirectory  # noqa: PLC0415
+
     current = current_revision(connection)
     if current is None:
         return

@@ -41,7 +41,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from remindkit.errors import MessageStateError
-from remindkit.models import Channel, Status
+from remindkit.models import Channel, Stage, Status
 from remindkit.outbox.database import (
     SQLITE_BUSY_SECONDS,
     create_store_engine,
@@ -185,11 +185,13 @@ class Outbox:
         """Insert a fallback or event message; ``False`` if its key exists already."""
         with self.transaction() as connection:
             row = _message_row(message, now, self.worker, origin=origin, parent_key=parent_key)
-            inserted = self._insert_ignoring(connection, messages, [row])
+            maker = pg_insert if is_postgresql(connection) else sqlite_insert
+            statement = maker(messages).on_conflict_do_nothing().returning(messages.c.key)
+            inserted = connection.execute(statement, row).first() is not None
             if inserted:
                 self._link(connection, [message])
                 self._note_installments(connection, [message], now)
-            return inserted > 0
+            return inserted
 
     def _enqueue_batch(
         self, connection: Connection, batch: list[PlannedMessage], now: datetime
@@ -223,11 +225,10 @@ class Outbox:
 
     def _insert_ignoring(
         self, connection: Connection, table: Any, rows: list[dict[str, Any]]
-    ) -> int:
+    ) -> None:
         """Insert rows, skipping those whose primary key exists (a concurrent planner)."""
         maker = pg_insert if is_postgresql(connection) else sqlite_insert
-        result = connection.execute(maker(table).on_conflict_do_nothing(), rows)
-        return max(result.rowcount, 0)
+        connection.execute(maker(table).on_conflict_do_nothing(), rows)
 
     def _link(self, connection: Connection, batch: Sequence[PlannedMessage]) -> None:
         rows = [
@@ -344,7 +345,12 @@ class Outbox:
                 message_installments.c.installment_no,
             )
             .join(message_installments, message_installments.c.message_key == messages.c.key)
-            .where(messages.c.state == MessageState.PLANNED.value, pairs.in_(list(stopped)))
+            .where(
+                messages.c.state == MessageState.PLANNED.value,
+                # A thank-you is about the payment itself: a stop status never cancels it.
+                messages.c.stage != Stage.PAYMENT_RECEIVED.value,
+                pairs.in_(list(stopped)),
+            )
         ).all()
         reasons: dict[str, str] = {}
         for key, loan_id, number in rows:
@@ -462,7 +468,7 @@ class Outbox:
             for move in moves
         ]
         with self.transaction() as connection:
-            return self._apply(connection, stamped, now, expect=(MessageState.PLANNED,))
+            return self._apply(connection, stamped, now, expect=(MessageState.PLANNED,), own=True)
 
     def settle(
         self,
