@@ -20,7 +20,8 @@ AT = "2026-12-01T10:00:00+08:00"
 def config(tmp_path: Path) -> Path:
     path = tmp_path / "remindkit.toml"
     path.write_text(
-        f'[providers]\nsms = "file"\npush = "file"\n\n[providers.file]\npath = "{tmp_path / "sent.jsonl"}"\n',
+        '[providers]\nsms = "file"\npush = "file"\n\n'
+        f'[providers.file]\npath = "{tmp_path / "sent.jsonl"}"\n',
         encoding="utf-8",
     )
     return path
@@ -29,6 +30,10 @@ def config(tmp_path: Path) -> Path:
 def invoke(*args: str) -> tuple[int, str, str]:
     result = runner.invoke(app, list(args))
     return result.exit_code, result.stdout, result.stderr
+
+
+def as_json(store_url: str) -> tuple[str, ...]:
+    return ("--store", store_url, "--format", "json")
 
 
 def run_sample(store_url: str, config: Path, *extra: str) -> tuple[int, str, str]:

@@ -153,7 +153,8 @@ def test_a_provider_from_another_installed_package_sends_through_run_once(
     delivered = tmp_path / "acme.txt"
     config = tmp_path / "remindkit.toml"
     config.write_text(
-        f'[providers]\nsms = "acme-sms"\npush = "acme-sms"\n\n[providers.acme-sms]\noutbox = "{delivered}"\n',
+        '[providers]\nsms = "acme-sms"\npush = "acme-sms"\n\n'
+        f'[providers.acme-sms]\noutbox = "{delivered}"\n',
         encoding="utf-8",
     )
     feed = tmp_path / "feed.csv"
