@@ -185,7 +185,7 @@ def test_a_plugin_that_fails_to_import_is_a_config_error_naming_it(tmp_path: Pat
         original = dict(registry.BUILTIN)
         registry.BUILTIN["broken"] = "broken_gateway:Provider"
         with pytest.raises(
-            ConfigError, match="provider 'broken' .* failed to import: RuntimeError: missing SDK"
+            ConfigError, match=r"provider 'broken' .* failed to import: RuntimeError: missing SDK"
         ):
             registry.load("broken", "providers.sms")
     finally:
