@@ -8,9 +8,11 @@ subpackages ``remindkit.render``, ``remindkit.lint``, ``remindkit.policy`` and
 from __future__ import annotations
 
 import logging
+from importlib import import_module
+from typing import TYPE_CHECKING
 
-from remindkit.config import Settings, load_settings
 from remindkit.errors import (
+    ArgumentError,
     ConfigError,
     DeliveryError,
     FeedRowError,
@@ -26,12 +28,49 @@ from remindkit.errors import (
     TransientDeliveryError,
     UndefinedVariableError,
 )
-from remindkit.feed import RejectedRow, read_feed
-from remindkit.kit import Kit
 from remindkit.models import Borrower, Channel, Gender, Installment, Platform, Stage, Status
-from remindkit.parse import parse_installment
-from remindkit.plan import Plan, PlannedMessage
-from remindkit.render import MessageContext, Rendered, SmsLength, measure_sms
+
+if TYPE_CHECKING:
+    from remindkit.config import PlatformSettings, Settings, load_settings
+    from remindkit.feed import FeedItem, RejectedRow, read_feed, read_rows
+    from remindkit.kit import Kit
+    from remindkit.parse import parse_installment
+    from remindkit.plan import Plan, PlannedMessage
+    from remindkit.render import MessageContext, Rendered, SmsLength, measure_sms
+
+# Imported on first use: `remindkit --version` and `remindkit lint` need none of pydantic,
+# phonenumbers or the holiday calendars (the CLI is run by cron and a pre-commit hook).
+_LAZY = {
+    "PlatformSettings": "remindkit.config",
+    "Settings": "remindkit.config",
+    "load_settings": "remindkit.config",
+    "FeedItem": "remindkit.feed",
+    "RejectedRow": "remindkit.feed",
+    "read_feed": "remindkit.feed",
+    "read_rows": "remindkit.feed",
+    "Kit": "remindkit.kit",
+    "parse_installment": "remindkit.parse",
+    "Plan": "remindkit.plan",
+    "PlannedMessage": "remindkit.plan",
+    "MessageContext": "remindkit.render",
+    "Rendered": "remindkit.render",
+    "SmsLength": "remindkit.render",
+    "measure_sms": "remindkit.render",
+}
+
+
+def __getattr__(name: str) -> object:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'remindkit' has no attribute {name!r}")
+    value = getattr(import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))
+
 
 __version__ = "0.1.0"
 
@@ -40,10 +79,12 @@ __version__ = "0.1.0"
 logging.getLogger("remindkit").addHandler(logging.NullHandler())
 
 __all__ = [
+    "ArgumentError",
     "Borrower",
     "Channel",
     "ConfigError",
     "DeliveryError",
+    "FeedItem",
     "FeedRowError",
     "FieldError",
     "Gender",
@@ -55,6 +96,7 @@ __all__ = [
     "Plan",
     "PlannedMessage",
     "Platform",
+    "PlatformSettings",
     "ProviderConfigError",
     "RejectedRow",
     "RemindkitError",
@@ -74,4 +116,5 @@ __all__ = [
     "measure_sms",
     "parse_installment",
     "read_feed",
+    "read_rows",
 ]

@@ -15,7 +15,7 @@ import tomllib
 from collections.abc import Mapping
 from datetime import time
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, Self
 
 from pydantic import (
     AfterValidator,
@@ -38,7 +38,7 @@ from remindkit.config_delivery import (
 )
 from remindkit.config_errors import config_error, first_error, shown
 from remindkit.errors import ConfigError
-from remindkit.models import Channel, Platform
+from remindkit.models import OFFER_TERMS, Channel, Platform
 from remindkit.policy.window import (
     NO_CONTACT_END,
     NO_CONTACT_RULE,
@@ -91,7 +91,27 @@ Locale = Annotated[str, Field(pattern=r"^[a-z]{2}_[A-Z]{2}$")]
 
 
 class _Frozen(BaseModel):
+    """Frozen, no unknown keys; a bad value raises :class:`ConfigError` naming its key, never
+    pydantic's ``ValidationError`` (``Settings(window={"start": "07:00"})`` → ``window.start``)."""
+
     model_config = ConfigDict(frozen=True, extra="forbid")
+
+    def __init__(self, /, **data: Any) -> None:
+        try:
+            super().__init__(**data)
+        except ValidationError as exc:
+            raise first_error(exc, type(self)) from exc
+
+    # Tells pydantic this __init__ only wraps its own: nested models are still validated in
+    # one pass (a bad key deep in a file keeps its whole dotted path), not through __init__.
+    __init__.__pydantic_base_init__ = True  # type: ignore[attr-defined]
+
+    @classmethod
+    def model_validate(cls, obj: Any, **options: Any) -> Self:
+        try:
+            return super().model_validate(obj, **options)
+        except ValidationError as exc:
+            raise first_error(exc, cls) from exc
 
 
 class ContactWindow(_Frozen):
@@ -194,14 +214,28 @@ class HolidayPolicy(_Frozen):
         return None if value == "" else value
 
 
-class PlatformSettings(_Frozen):
-    """The lender as borrowers see it; ``signature`` is sent as 【signature】 before each SMS."""
+Offer = Literal["分期", "延期", "部分还款", "减免"]
+PLATFORM_MISSING = (
+    "not configured. Nothing is planned or sent under the sample lender of the demo: add a "
+    "[platform] table (name, signature, hotline, app_name, repay_url, offers) to the config, "
+    "or pass Settings(platform=PlatformSettings(...))"
+)
 
-    name: str = Field(default="禾苗金融", min_length=1, max_length=40)
-    signature: str = "禾苗金融"
-    hotline: str = Field(default="400-100-2026", min_length=3, max_length=40)
-    app_name: str = Field(default="禾苗金融App", min_length=1, max_length=40)
-    repay_url: str = "https://hm.example.cn/r"
+
+class PlatformSettings(_Frozen):
+    """The lender as borrowers see it; ``signature`` is sent as 【signature】 before each SMS.
+
+    Every field but ``offers`` is required: there is no default lender. ``offers`` lists what
+    the lender really offers a borrower who cannot pay in full (分期, 延期, 部分还款, 减免);
+    templates promise only these, and lint checks it (SPEC §13). Default: none.
+    """
+
+    name: str = Field(min_length=1, max_length=40)
+    signature: str
+    hotline: str = Field(min_length=3, max_length=40)
+    app_name: str = Field(min_length=1, max_length=40)
+    repay_url: str
+    offers: tuple[Offer, ...] = ()
 
     @field_validator("signature")
     @classmethod
@@ -224,8 +258,28 @@ class PlatformSettings(_Frozen):
             raise config_error(f"expected an http(s) URL, got {shown(value)}")
         return value
 
+    @field_validator("offers")
+    @classmethod
+    def _known_order(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        if len(set(value)) != len(value):
+            raise config_error(f"an offer is listed twice: {list(value)}")
+        order = list(OFFER_TERMS)
+        return tuple(sorted(value, key=order.index))
+
     def to_platform(self) -> Platform:
         return Platform(**self.model_dump())
+
+
+class CreditNotice(_Frozen):
+    """The credit-reporting notice (SPEC §13, 征信业管理条例 第十五条): where the lender reports
+    overdue loans to the credit bureau, one truthful notice per loan before the first negative
+    report, sent ``days_past_due`` days after the due date (set it before your first report).
+    Off unless ``enabled``."""
+
+    enabled: StrictBool = False
+    days_past_due: StrictInt = Field(default=15, ge=1, le=365)
+    channels: tuple[Channel, ...] = Field(default=(Channel.SMS,), min_length=1)
+    send_time: ContactTime = time(10, 0)
 
 
 def _sms(offset: int) -> Step:
@@ -244,16 +298,28 @@ def default_cadence() -> CadenceProfile:
     )
 
 
-class Settings(_Frozen):
-    """Everything remindkit is configured with (SPEC §5, §6.5, §9)."""
+def _platform_fields(value: object) -> object:
+    """A :class:`Platform` value object is accepted where settings are built from code."""
+    if isinstance(value, Platform):
+        return {name: getattr(value, name) for name in PlatformSettings.model_fields}
+    return value
 
-    platform: PlatformSettings = PlatformSettings()
+
+class Settings(_Frozen):
+    """Everything remindkit is configured with (SPEC §5, §6.5, §9).
+
+    ``platform`` is ``None`` until the lender configures one: :meth:`require_platform`
+    (used by ``Kit.plan`` and ``Kit.render``) then refuses with a :class:`ConfigError`.
+    """
+
+    platform: PlatformSettings | None = None
     window: ContactWindow = ContactWindow()
     caps: Caps = Caps()
     cadence: dict[str, CadenceProfile] = Field(
         default_factory=lambda: {"default": default_cadence()}
     )
     holidays: HolidayPolicy = HolidayPolicy()
+    credit_notice: CreditNotice = CreditNotice()
     templates_dir: Path | None = None
     locale: Locale = "zh_CN"
     store: StoreSettings = StoreSettings()
@@ -261,6 +327,11 @@ class Settings(_Frozen):
     dispatch: DispatchSettings = DispatchSettings()
     feed: FeedSettings = FeedSettings()
     source_path: Path | None = None
+
+    @field_validator("platform", mode="before")
+    @classmethod
+    def _from_platform(cls, value: object) -> object:
+        return _platform_fields(value)
 
     @field_validator("cadence")
     @classmethod
@@ -272,6 +343,12 @@ class Settings(_Frozen):
     @property
     def store_url(self) -> str:
         return self.store.url
+
+    def require_platform(self) -> Platform:
+        """The configured lender; :class:`ConfigError` (key ``platform``) when there is none."""
+        if self.platform is None:
+            raise ConfigError("platform", PLATFORM_MISSING)
+        return self.platform.to_platform()
 
 
 class _TemplatesSection(_Frozen):
@@ -287,27 +364,17 @@ class _TemplatesSection(_Frozen):
 class _ConfigFile(_Frozen):
     """The TOML file's shape; error locations are therefore the keys the operator wrote."""
 
-    platform: PlatformSettings = PlatformSettings()
+    platform: PlatformSettings | None = None
     window: ContactWindow = ContactWindow()
     caps: Caps = Caps()
     cadence: dict[str, CadenceProfile] = Field(default_factory=dict)
     holidays: HolidayPolicy = HolidayPolicy()
+    credit_notice: CreditNotice = CreditNotice()
     templates: _TemplatesSection = _TemplatesSection()
     store: StoreSettings = StoreSettings()
     providers: ProvidersSettings = ProvidersSettings()
     dispatch: DispatchSettings = DispatchSettings()
     feed: FeedSettings = FeedSettings()
-
-    @field_validator("platform", mode="before")
-    @classmethod
-    def _whole_platform(cls, value: object) -> object:
-        # The built-in platform is a demo lender: a [platform] table must replace all of it,
-        # or messages could go out under someone else's hotline.
-        if isinstance(value, Mapping):
-            for name in PlatformSettings.model_fields:
-                if name not in value:
-                    raise config_error("required in [platform]", (name,))
-        return value
 
 
 def default_settings() -> Settings:
@@ -391,6 +458,7 @@ def _build(
         caps=parsed.caps,
         cadence={"default": default_cadence(), **parsed.cadence},
         holidays=holidays,
+        credit_notice=parsed.credit_notice,
         templates_dir=None if templates_dir is None else _resolve(base, templates_dir),
         locale=parsed.templates.locale,
         store=parsed.store,

@@ -4,6 +4,10 @@ Fields carry the feed's names (§3), so a sample context and a feed row mean the
 errors name the field as the file does (``borrower.phone: not a valid mobile number``).
 ``"loans": [{...}, ...]`` may list several installments of the borrower (a consolidated
 message, §5.5) instead of one ``"loan"``.
+
+Context files are read like feed rows (:mod:`remindkit.parse`), and bounded like them: at
+most :data:`MAX_CONTEXT_BYTES`, :data:`MAX_LOANS` installments, nesting within Python's
+stack; ``now`` from 2000 to 2099 like ``--at``.
 """
 
 from __future__ import annotations
@@ -12,17 +16,20 @@ import json
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from datetime import datetime
-from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from pydantic import ValidationError
-
 from remindkit.clock import parse_instant
 from remindkit.config import PlatformSettings
-from remindkit.errors import FieldError
+from remindkit.errors import ConfigError, FieldError
+from remindkit.feedtext import loads_json
 from remindkit.models import Installment, Platform
 from remindkit.parse import Label, parse_installment, section_label
+
+MAX_CONTEXT_BYTES = 1 << 20
+# A consolidated message lists one borrower's installments of a day; the planner never
+# merges more than a borrower has, and a template loops over them within its budget.
+MAX_LOANS = 100
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -38,7 +45,7 @@ def load_preview_input(path: Path, platform: Platform) -> PreviewInput:
     """Read and validate a context file; ``platform`` is used unless the file overrides it."""
     try:
         # utf-8-sig: Windows editors save a BOM, which json.loads refuses.
-        data = json.loads(path.read_text(encoding="utf-8-sig"), parse_float=Decimal)
+        data = loads_json(_read_bounded(path).decode("utf-8-sig"))
     except FileNotFoundError:
         raise FieldError("--context", f"{path}: file not found") from None
     except UnicodeDecodeError as exc:
@@ -49,7 +56,17 @@ def load_preview_input(path: Path, platform: Platform) -> PreviewInput:
         raise FieldError(
             "--context", f"{path}: invalid JSON at line {exc.lineno}: {exc.msg}"
         ) from None
+    except RecursionError:
+        raise FieldError("--context", f"{path}: invalid JSON: nested too deeply") from None
     return preview_input_from(data, platform)
+
+
+def _read_bounded(path: Path) -> bytes:
+    with path.open("rb") as handle:
+        data = handle.read(MAX_CONTEXT_BYTES + 1)
+    if len(data) > MAX_CONTEXT_BYTES:
+        raise FieldError("--context", f"{path}: larger than {MAX_CONTEXT_BYTES:,} bytes")
+    return data
 
 
 def preview_input_from(data: object, platform: Platform) -> PreviewInput:
@@ -63,7 +80,7 @@ def preview_input_from(data: object, platform: Platform) -> PreviewInput:
         for index, loan in enumerate(loans)
     )
     now = data.get("now")
-    if now is not None and not isinstance(now, str):
+    if now is not None and type(now) is not str:
         raise FieldError("now", "must be ISO 8601 text with an offset")
     try:
         parsed_now = parse_instant(now, "now") if now else None
@@ -91,6 +108,8 @@ def _loans(data: Mapping[str, Any]) -> list[Mapping[str, Any]]:
     loans = data["loans"]
     if not isinstance(loans, list) or not loans:
         raise FieldError("loans", "must be a non-empty list of loan objects")
+    if len(loans) > MAX_LOANS:
+        raise FieldError("loans", f"at most {MAX_LOANS} installments, got {len(loans)}")
     for index, loan in enumerate(loans):
         if not isinstance(loan, Mapping):
             raise FieldError(f"loans[{index}]", "must be a JSON object")
@@ -116,7 +135,5 @@ def _platform(override: object, default: Platform) -> Platform:
     merged = asdict(default) | dict(override)
     try:
         return PlatformSettings.model_validate(merged).to_platform()
-    except ValidationError as exc:
-        error = exc.errors()[0]
-        where = ".".join(str(part) for part in error["loc"])
-        raise FieldError(f"platform.{where}", error["msg"]) from None
+    except ConfigError as exc:
+        raise FieldError(f"platform.{exc.key}", exc.reason) from None

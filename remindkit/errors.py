@@ -3,6 +3,8 @@
 ::
 
     RemindkitError                    base of everything below
+    ├── ArgumentError                 a value passed to a remindkit function is wrong (names the
+    │                                 argument); also a ValueError, as Python callers expect
     ├── ConfigError                   stop and tell the operator (names the config key)
     ├── InputError                    the data is wrong: fix it, the rest of the work goes on
     │   ├── FieldError                one field of a context or feed row (names the field)
@@ -23,8 +25,9 @@
         │                             ``unknown``, never re-send automatically (SPEC §6.3)
         └── ProviderConfigError       bad credentials/settings: stop the provider, alert
 
-Lower-level errors (Jinja, phonenumbers, SDKs) are mapped at the boundary with
-``raise ... from exc`` so ``__cause__`` keeps the original.
+Lower-level errors (Jinja, pydantic, phonenumbers, SDKs) are mapped at the boundary with
+``raise ... from exc`` so ``__cause__`` keeps the original. A public entry point raises only
+these (or ``TypeError`` for an argument of the wrong type).
 """
 
 from __future__ import annotations
@@ -32,6 +35,15 @@ from __future__ import annotations
 
 class RemindkitError(Exception):
     """Base class of every remindkit error."""
+
+
+class ArgumentError(RemindkitError, ValueError):
+    """A value passed to a remindkit function is wrong; ``argument`` names it (``at``, ``days``)."""
+
+    def __init__(self, argument: str, reason: str) -> None:
+        self.argument = argument
+        self.reason = reason
+        super().__init__(f"{argument}: {reason}")
 
 
 class ConfigError(RemindkitError):

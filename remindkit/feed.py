@@ -3,21 +3,36 @@
 Readers stream: memory stays constant however many rows the file has. Each row goes
 through :func:`remindkit.parse.parse_installment`; a bad row comes out as a
 :class:`RejectedRow` (1-based data row, field, reason) and reading goes on.
+
+Feeds come from other systems, so every read is bounded:
+
+* a line longer than :data:`MAX_LINE` characters (CSV) or bytes (JSONL) is rejected as
+  one row and skipped without being held in memory; a CSV field is at most the ``csv``
+  module's 131,072 characters; JSON nesting deeper than Python's stack rejects its line;
+* a gzip file may expand to at most :data:`GZIP_MAX_RATIO` times its size (and at least
+  :data:`GZIP_MIN_LIMIT` bytes): a small file cannot make a plan read gigabytes;
+* a file that stops being readable part-way (a truncated or corrupt gzip, the expansion
+  limit) ends with a :class:`RejectedRow` saying why after the rows read so far; one that
+  cannot be read at all (not gzip, no header) raises :class:`InputError`.
 """
 
 from __future__ import annotations
 
 import csv
 import gzip
+import io
 import json
 import re
-from collections.abc import Iterator
+import zlib
+from collections import Counter
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
-from decimal import Decimal
+from functools import partial
 from pathlib import Path
-from typing import IO, cast
+from typing import IO, AnyStr
 
 from remindkit.errors import FieldError, InputError
+from remindkit.feedtext import loads_json
 from remindkit.models import Installment
 from remindkit.parse import parse_installment
 
@@ -26,6 +41,18 @@ CSV_SUFFIXES = (".csv", ".csv.gz")
 JSONL_SUFFIXES = (".jsonl", ".ndjson", ".jsonl.gz", ".ndjson.gz")
 _UNDECODABLE = re.compile("[\udc80-\udcff]")  # bytes that were not UTF-8 (surrogateescape)
 _NOT_UTF8 = "not valid UTF-8 text (save the feed as UTF-8)"
+MAX_LINE = 1 << 20
+GZIP_MAX_RATIO = 100
+GZIP_MIN_LIMIT = 16 << 20
+# What a CSV reader gets instead of a line past MAX_LINE: one private-use character, which
+# a feed cannot carry into a row (names refuse it), so it cannot be mistaken for data.
+_TOO_LONG_TEXT = "\ue000\n"
+_TOO_LONG = f"longer than {MAX_LINE:,} characters (a line without its line break?)"
+# Why a file stops being readable part-way; the rows before the failure were handed out.
+_UNREADABLE = (OSError, EOFError, zlib.error)
+# Compared by identity: made at run time, so no line read (nor a cached one-byte bytes)
+# is this object; its bytes are not UTF-8 besides.
+_TOO_LONG_BYTES = bytes(bytearray(b"\xff\n"))
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,6 +68,25 @@ class RejectedRow:
 
 
 FeedItem = Installment | RejectedRow
+"""What a feed yields per row: a valid installment, or the row rejected with its reason."""
+
+
+def read_rows(rows: Iterable[object]) -> Iterator[FeedItem]:
+    """Rows held in memory as feed items: each mapping of feed fields (SPEC §3) is validated
+    like a file's row and numbered from 1; installments and rejected rows pass through; a bad
+    row is rejected alone and the rest goes on."""
+    for number, row in enumerate(rows, start=1):
+        if isinstance(row, Installment | RejectedRow):
+            yield row
+        elif isinstance(row, Mapping):
+            try:
+                yield parse_installment(row)
+            except FieldError as exc:
+                yield RejectedRow(number, exc.field, exc.reason)
+        else:
+            yield RejectedRow(
+                number, "", f"expected a mapping of feed fields, got {type(row).__name__}"
+            )
 
 
 def read_feed(path: Path) -> Iterator[FeedItem]:
@@ -72,16 +118,84 @@ def _require_file(path: Path) -> None:
         raise InputError(f"{path}: feed file not found")
 
 
-def _open_text(path: Path, errors: str) -> IO[str]:
-    if path.name.lower().endswith(".gz"):
-        return gzip.open(path, "rt", encoding="utf-8-sig", errors=errors, newline="")
-    return path.open(encoding="utf-8-sig", errors=errors, newline="")
+class GzipLimitError(OSError):
+    """A gzip feed expands past its limit (see the module docstring)."""
+
+
+class _LimitedGzip(io.RawIOBase):
+    """A gzip file's decompressed bytes, refusing to produce more than ``limit``."""
+
+    def __init__(self, path: Path) -> None:
+        super().__init__()
+        size = path.stat().st_size
+        self.limit = max(GZIP_MIN_LIMIT, GZIP_MAX_RATIO * size)
+        self.produced = 0
+        self.inner = gzip.GzipFile(path, "rb")
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: memoryview) -> int:  # type: ignore[override]
+        count = self.inner.readinto(buffer)
+        self.produced += count
+        if self.produced > self.limit:
+            raise GzipLimitError(
+                f"decompresses to more than {self.limit:,} bytes ({GZIP_MAX_RATIO}× the file "
+                "or more): not read further; split the feed or check the file"
+            )
+        return count
+
+    def close(self) -> None:
+        self.inner.close()
+        super().close()
 
 
 def _open_binary(path: Path) -> IO[bytes]:
     if path.name.lower().endswith(".gz"):
-        return cast(IO[bytes], gzip.open(path, "rb"))
+        return io.BufferedReader(_LimitedGzip(path))
     return path.open("rb")
+
+
+def _open_text(path: Path, errors: str) -> IO[str]:
+    binary = _open_binary(path)
+    return io.TextIOWrapper(binary, encoding="utf-8-sig", errors=errors, newline="")
+
+
+def _lines(handle: IO[AnyStr], too_long: AnyStr | None) -> Iterator[AnyStr]:
+    """The file's lines, none longer than MAX_LINE: a longer one is skipped, chunk by chunk,
+    and ``too_long`` (if not ``None``) stands in its place."""
+    empty = handle.read(0)
+    for line in iter(partial(handle.readline, MAX_LINE + 1), empty):
+        if len(line) <= MAX_LINE or line[-1:] in _LINE_ENDS:
+            yield line
+            continue
+        _skip_line(handle, empty)
+        if too_long is not None:
+            yield too_long
+
+
+_LINE_ENDS = ("\n", "\r", b"\n", b"\r")
+
+
+def _skip_line(handle: IO[AnyStr], empty: AnyStr) -> None:
+    # Bounded by the file (and a gzip file by its expansion limit).
+    while True:
+        chunk = handle.readline(MAX_LINE)
+        if chunk == empty or chunk[-1:] in _LINE_ENDS:
+            return
+
+
+def _unreadable(path: Path, exc: BaseException) -> str:
+    if isinstance(exc, GzipLimitError):
+        return str(exc)
+    if isinstance(exc, gzip.BadGzipFile):
+        return f"not a gzip file ({path.name} ends in .gz): {exc}"
+    if isinstance(exc, EOFError):
+        return "the gzip file ends in the middle of its data (truncated?): rows after it are lost"
+    if isinstance(exc, zlib.error):
+        return f"the gzip data is corrupt here: {exc}"
+    reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+    return f"cannot read the file further: {reason}"
 
 
 def _csv_items(path: Path) -> Iterator[FeedItem]:
@@ -105,7 +219,7 @@ def _csv_records(path: Path, errors: str, after: int) -> Iterator[tuple[int, Fee
     """(row number, item) for every data row after row ``after``; ``None`` for blank lines."""
     tolerant = errors != "strict"
     with _open_text(path, errors) as handle:
-        reader = csv.reader(handle, strict=True)
+        reader = csv.reader(_lines(handle, _TOO_LONG_TEXT), strict=True)
         header = _header(path, reader)
         width = len(header)
         number = 0
@@ -119,11 +233,15 @@ def _csv_records(path: Path, errors: str, after: int) -> Iterator[tuple[int, Fee
                 if number > after:
                     yield number, RejectedRow(number, "", f"malformed CSV: {exc}")
                 continue
+            except _UNREADABLE as exc:
+                if number > after:
+                    yield number, RejectedRow(number, "", _unreadable(path, exc))
+                return
             if number <= after:
                 continue
             if len(values) != width:
                 # A blank line is skipped but keeps its number.
-                yield number, _wrong_width(number, width, len(values)) if values else None
+                yield number, _odd_width(number, width, values) if values else None
             elif tolerant and _UNDECODABLE.search("".join(values)):
                 yield number, _undecodable(number, header, values)
             else:
@@ -132,22 +250,34 @@ def _csv_records(path: Path, errors: str, after: int) -> Iterator[tuple[int, Fee
 
 def _header(path: Path, reader: Iterator[list[str]]) -> list[str]:
     try:
-        header = [name.strip() for name in next(reader)]
+        header = [_printable_name(name.strip()) for name in next(reader)]
     except StopIteration:
         raise InputError(f"{path}: empty file, expected a header row") from None
     except csv.Error as exc:
         raise InputError(f"{path}: header row: malformed CSV: {exc}") from None
+    except _UNREADABLE as exc:
+        raise InputError(f"{path}: {_unreadable(path, exc)}") from None
     missing = [name for name in REQUIRED_COLUMNS if name not in header]
     if missing:
         raise InputError(f"{path}: header row lacks required columns: {', '.join(missing)}")
-    duplicated = sorted({name for name in header if header.count(name) > 1})
+    duplicated = sorted(name for name, count in Counter(header).items() if count > 1)
     if duplicated:
         raise InputError(f"{path}: header row repeats columns: {', '.join(duplicated)}")
     return header
 
 
-def _wrong_width(number: int, width: int, got: int) -> RejectedRow:
-    return RejectedRow(number, "", f"expected {width} columns as in the header, got {got}")
+def _printable_name(name: str) -> str:
+    """A column name whose undecodable bytes (read tolerantly) show as U+FFFD: names appear
+    in rejected rows and JSON output, which cannot carry lone surrogates."""
+    if not _UNDECODABLE.search(name):
+        return name
+    return name.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+
+
+def _odd_width(number: int, width: int, values: list[str]) -> RejectedRow:
+    if values == [_TOO_LONG_TEXT[0]]:
+        return RejectedRow(number, "", f"line {_TOO_LONG}")
+    return RejectedRow(number, "", f"expected {width} columns as in the header, got {len(values)}")
 
 
 def _csv_row(number: int, header: list[str], values: list[str]) -> FeedItem:
@@ -166,10 +296,20 @@ def _undecodable(number: int, header: list[str], values: list[str]) -> RejectedR
 
 
 def _jsonl_items(path: Path) -> Iterator[FeedItem]:
+    number = 0
     with _open_binary(path) as handle:
-        for number, line in enumerate(handle, start=1):
-            if line.strip():
-                yield _json_row(number, line)
+        try:
+            for number, line in enumerate(_lines(handle, _TOO_LONG_BYTES), start=1):
+                if line is _TOO_LONG_BYTES:
+                    yield RejectedRow(
+                        number, "", f"line {_TOO_LONG.replace('characters', 'bytes')}"
+                    )
+                elif line.strip():
+                    yield _json_row(number, line)
+        except _UNREADABLE as exc:
+            if number == 0:
+                raise InputError(f"{path}: {_unreadable(path, exc)}") from None
+            yield RejectedRow(number + 1, "", _unreadable(path, exc))
 
 
 def _json_row(number: int, line: bytes) -> FeedItem:
@@ -179,14 +319,22 @@ def _json_row(number: int, line: bytes) -> FeedItem:
     except UnicodeDecodeError:
         return RejectedRow(number, "", _NOT_UTF8)
     try:
-        data = json.loads(text, parse_float=Decimal)
-    except json.JSONDecodeError as exc:
-        # Point inside the line, not past its newline (JSON errors at the end report that).
-        column = min(exc.pos, len(text.rstrip())) + 1
-        return RejectedRow(number, "", f"invalid JSON: {exc.msg} (column {column})")
+        data = loads_json(text)
+    except RecursionError:
+        return RejectedRow(number, "", "invalid JSON: nested too deeply")
+    except ValueError as exc:
+        return RejectedRow(number, "", _json_problem(exc, text))
     if not isinstance(data, dict):
         return RejectedRow(number, "", f"expected a JSON object, got {type(data).__name__}")
     try:
         return parse_installment(data)
     except FieldError as exc:
         return RejectedRow(number, exc.field, exc.reason)
+
+
+def _json_problem(exc: ValueError, text: str) -> str:
+    if not isinstance(exc, json.JSONDecodeError):
+        return f"invalid JSON: {exc}"
+    # Point inside the line, not past its newline (JSON errors at the end report that).
+    column = min(exc.pos, len(text.rstrip())) + 1
+    return f"invalid JSON: {exc.msg} (column {column})"

@@ -3,13 +3,17 @@
 One object holds the settings, the template catalog, the renderer, the planner and — once
 asked for — the outbox, the providers and the dispatcher, so a backend imports one name::
 
-    kit = Kit.from_config("config/remindkit.toml")
+    kit = Kit.from_config("config/remindkit.toml")  # or Kit(Settings(platform=...))
     kit.run_once("loans.csv")                      # plan, enqueue, send what is due
     kit.record_status("HM2026072284", 2, "paid")   # cancels queued reminders, says thanks
     kit.dispatch_due()                             # from a worker, every few seconds
+    plan = kit.plan(rows, at=now)                  # a feed path, or rows held in memory
 
-The store and the providers are opened lazily: planning and rendering need neither, and
-``close()`` (or ``with Kit(...) as kit``) releases them.
+Nothing goes out under a fictional lender: without a configured platform, planning,
+rendering and sending raise :class:`~remindkit.errors.ConfigError` (key ``platform``). Every
+entry point raises only :mod:`remindkit.errors` types naming the place, or ``TypeError`` for
+an argument of the wrong type. The store and the providers are opened lazily: planning and
+rendering need neither, and ``close()`` (or ``with Kit(...) as kit``) releases them.
 """
 
 from __future__ import annotations
@@ -24,9 +28,10 @@ from typing import TYPE_CHECKING, Self
 
 from remindkit.clock import Clock, SystemClock
 from remindkit.config import Settings, load_settings
-from remindkit.errors import ConfigError, MessageStateError
-from remindkit.feed import FeedItem, read_feed
+from remindkit.errors import ArgumentError, ConfigError, MessageStateError
+from remindkit.feed import FeedItem, RejectedRow, read_feed, read_rows
 from remindkit.models import Channel, Installment, Stage, Status
+from remindkit.parse import parse_installment
 from remindkit.plan import Plan, PlannedMessage, Planner
 from remindkit.render import MessageContext, Rendered, Renderer, TemplateCatalog
 from remindkit.resources import default_templates_dir
@@ -37,6 +42,8 @@ if TYPE_CHECKING:
     from remindkit.dispatch import Dispatcher, DispatchReport, StatusCheck
     from remindkit.outbox.store import EnqueueResult, FirstPaid, Outbox, StatusUpdate
     from remindkit.providers.base import Provider
+
+FeedRows = Iterable[FeedItem | Mapping[str, object]]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -49,9 +56,13 @@ class StatusResult:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class RunReport:
-    """One ``run_once``: the plan, what entered the outbox, statuses, and the dispatch."""
+    """One ``run_once``: what the plan decided, what entered the outbox, the statuses the
+    feed brought, and the dispatch."""
 
-    plan: Plan
+    planned: int
+    suppressed: int
+    rejected_rows: tuple[RejectedRow, ...]
+    warnings: tuple[str, ...]
     enqueued: EnqueueResult
     statuses: StatusResult
     dispatch: DispatchReport
@@ -60,7 +71,7 @@ class RunReport:
 
     @property
     def problems(self) -> int:
-        return self.dispatch.problems + len(self.plan.rejected_rows)
+        return self.dispatch.problems + len(self.rejected_rows)
 
 
 class Kit:
@@ -70,20 +81,24 @@ class Kit:
         self,
         settings: Settings | None = None,
         *,
-        templates: Path | None = None,
+        templates: Path | str | None = None,
         clock: Clock | None = None,
         store: Outbox | str | None = None,
         providers: Mapping[Channel, Provider] | None = None,
         status_check: StatusCheck | None = None,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
+        if settings is not None and not isinstance(settings, Settings):
+            raise TypeError(
+                f"Kit(settings): expected Settings, got {type(settings).__name__}"
+                + ("; for a config file use Kit.from_config(path)" if _pathlike(settings) else "")
+            )
         self.settings = settings or Settings()
         self.clock: Clock = clock or SystemClock()
-        root = templates or self.settings.templates_dir or default_templates_dir()
-        self.catalog = TemplateCatalog(root)
-        self.renderer = Renderer(self.catalog, self.settings.platform.to_platform())
+        self.catalog = TemplateCatalog(self._templates_root(templates))
         self.planner = Planner(self.settings, catalog=self.catalog)
         self.status_check = status_check
+        self._renderer: Renderer | None = None
         self._store = store
         self._outbox: Outbox | None = None if store is None or isinstance(store, str) else store
         self._providers = dict(providers) if providers is not None else None
@@ -95,12 +110,14 @@ class Kit:
         cls,
         path: Path | str | None = None,
         *,
-        templates: Path | None = None,
+        templates: Path | str | None = None,
         clock: Clock | None = None,
         store: Outbox | str | None = None,
     ) -> Kit:
         """A kit from a TOML config (``None``: ``$REMINDKIT_CONFIG``, ``config/remindkit.toml``
         or built-in defaults). Raises :class:`~remindkit.errors.ConfigError` naming the key."""
+        if path is not None and not _pathlike(path):
+            raise TypeError(f"Kit.from_config(path): expected a path, got {type(path).__name__}")
         settings = load_settings(Path(path) if path is not None else None)
         return cls(settings, templates=templates, clock=clock, store=store)
 
@@ -124,29 +141,55 @@ class Kit:
         if self._outbox is not None and self._outbox is not self._store:
             self._outbox.close()
 
-    # -- templates and planning -----------------------------------------------------------
+    @property
+    def renderer(self) -> Renderer:
+        """The renderer signing with the configured platform; ``ConfigError`` without one."""
+        if self._renderer is None:
+            self._renderer = Renderer(self.catalog, self.settings.require_platform())
+        return self._renderer
 
     def render(
         self,
         template_id: str,
-        installments: Installment | Sequence[Installment],
+        installments: Installment | Mapping[str, object] | Sequence[Installment],
         *,
         now: datetime | None = None,
         stage: Stage | None = None,
         locale: str | None = None,
     ) -> Rendered:
-        """Render a template for one installment or a consolidated group of one borrower."""
-        items = (installments,) if isinstance(installments, Installment) else tuple(installments)
-        context = MessageContext(installments=items, now=now or self.clock.now(), stage=stage)
+        """Render a template for one installment (or a mapping of feed fields) or a
+        consolidated group of one borrower's installments."""
+        context = MessageContext(
+            installments=_installments(installments), now=now or self.clock.now(), stage=stage
+        )
         return self.renderer.render(template_id, context, locale or self.settings.locale)
 
     def plan(
-        self, feed: Iterable[FeedItem] | Path | str, *, at: datetime | None = None, days: int = 1
+        self, feed: FeedRows | Path | str, *, at: datetime | None = None, days: int = 1
     ) -> Plan:
         """Decide what goes out for the borrower-local day of ``at`` (default: now) and the
-        ``days - 1`` days after it. ``feed`` is a CSV/JSONL path or parsed feed items."""
-        items = read_feed(Path(feed)) if isinstance(feed, Path | str) else feed
-        return self.planner.plan(items, at=at or self.clock.now(), days=days)
+        ``days - 1`` days after it. ``feed`` is a CSV/JSONL path, or rows held in memory:
+        mappings of feed fields (validated and numbered from 1, a bad one rejected alone, as
+        in a file), installments or rejected rows."""
+        self.settings.require_platform()
+        return self.planner.plan(
+            _feed_items(feed, "Kit.plan"), at=at or self.clock.now(), days=days
+        )
+
+    def _templates_root(self, templates: Path | str | None) -> Path:
+        if templates is not None:
+            if not _pathlike(templates):
+                raise TypeError(f"templates: expected a path, got {type(templates).__name__}")
+            root = Path(templates)
+            if not root.is_dir():
+                raise ArgumentError("templates", f"{root} is not a directory")
+            return root
+        configured = self.settings.templates_dir
+        if configured is not None:
+            if not configured.is_dir():
+                raise ConfigError("templates.dir", f"{configured} is not a directory")
+            return configured
+        return default_templates_dir()
 
     # -- the outbox -----------------------------------------------------------------------
 
@@ -211,22 +254,34 @@ class Kit:
         return self.outbox.enqueue(messages, now=self.clock.now())
 
     def run_once(
-        self, feed: Iterable[FeedItem] | Path | str, *, at: datetime | None = None, days: int = 1
+        self, feed: FeedRows | Path | str, *, at: datetime | None = None, days: int = 1
     ) -> RunReport:
-        """``remindkit run --once``: reap, plan the feed, enqueue, apply the feed's stop
-        statuses, and send what is due now."""
+        """``remindkit run --once``: reap, plan the feed, enqueue it borrower by borrower,
+        apply the feed's stop statuses, and send what is due now."""
         from remindkit.payments import tap_statuses  # noqa: PLC0415 - see TYPE_CHECKING
 
+        self.settings.require_platform()
         now = at or self.clock.now()
         unknown, expired = self.outbox.reap(now=now)
-        items = read_feed(Path(feed)) if isinstance(feed, Path | str) else feed
         updates: list[StatusUpdate] = []
-        plan = self.planner.plan(tap_statuses(items, updates.extend), at=now, days=days)
-        enqueued = self.enqueue(plan)
+        items = tap_statuses(_feed_items(feed, "Kit.run_once"), updates.extend)
+        counts = {True: 0, False: 0}
+
+        def counted(stream: Iterable[PlannedMessage]) -> Iterable[PlannedMessage]:
+            for message in stream:
+                counts[message.planned] += 1
+                yield message
+
+        with self.planner.stream(items, at=now, days=days) as stream:
+            enqueued = self.outbox.enqueue(counted(stream), now=self.clock.now())
+            rejected, warnings = stream.rejected_rows, stream.warnings
         statuses = self._apply_statuses(updates, now)
         dispatch = self.dispatch_due(now=at)
         return RunReport(
-            plan=plan,
+            planned=counts[True],
+            suppressed=counts[False],
+            rejected_rows=rejected,
+            warnings=warnings,
             enqueued=enqueued,
             statuses=statuses,
             dispatch=dispatch,
@@ -310,3 +365,40 @@ class Kit:
         from remindkit.outbox.states import MessageState  # noqa: PLC0415 - see TYPE_CHECKING
 
         return [m.key for m in self.outbox.messages(states=(MessageState.UNKNOWN,), limit=limit)]
+
+
+def _pathlike(value: object) -> bool:
+    return isinstance(value, str | Path)
+
+
+def _installments(
+    given: Installment | Mapping[str, object] | Sequence[Installment],
+) -> tuple[Installment, ...]:
+    if isinstance(given, Installment):
+        return (given,)
+    if isinstance(given, Mapping):
+        return (parse_installment(given),)
+    if isinstance(given, str) or not isinstance(given, Sequence):
+        raise TypeError(
+            "installments: expected an Installment, a mapping of feed fields or a sequence of "
+            f"installments, got {type(given).__name__}"
+        )
+    items = tuple(given)
+    for index, item in enumerate(items):
+        if not isinstance(item, Installment):
+            raise TypeError(
+                f"installments[{index}]: expected an Installment, got {type(item).__name__}"
+            )
+    if not items:
+        raise ArgumentError("installments", "needs at least one installment")
+    return items
+
+
+def _feed_items(feed: object, where: str) -> Iterable[FeedItem]:
+    if isinstance(feed, Path | str):
+        return read_feed(Path(feed))
+    if isinstance(feed, Mapping) or not isinstance(feed, Iterable):
+        raise TypeError(
+            f"{where}(feed): expected a feed path or an iterable of rows, got {type(feed).__name__}"
+        )
+    return read_rows(feed)

@@ -10,7 +10,15 @@ from enum import StrEnum
 from types import MappingProxyType
 from zoneinfo import ZoneInfo
 
+from remindkit.errors import ArgumentError
+
 DEFAULT_TIMEZONE = "Asia/Shanghai"
+# The dates remindkit plans within (due dates, --at, a context's now): back far enough for
+# loans long in collection, ahead far enough for a 30-year loan, and inside the range of
+# the lunar calendar (1900–2099) the Spring Festival pause needs. Outside it a date is a
+# data error, and date arithmetic near the years 1 and 9999 would overflow.
+EARLIEST_DATE = date(2000, 1, 1)
+LATEST_DATE = date(2099, 12, 31)
 
 
 class Channel(StrEnum):
@@ -44,6 +52,8 @@ class Stage(StrEnum):
     OVERDUE_LATE = "overdue_late"
     PAYMENT_RECEIVED = "payment_received"
     PLAN_OFFER = "plan_offer"
+    PLAN_INSTALLMENT = "plan_installment"
+    CREDIT_NOTICE = "credit_notice"
 
     @classmethod
     def for_days_past_due(cls, dpd: int) -> Stage | None:
@@ -65,15 +75,29 @@ class Stage(StrEnum):
         return self in (Stage.OVERDUE_EARLY, Stage.OVERDUE, Stage.OVERDUE_LATE)
 
 
+# What a lender may offer a borrower who cannot pay in full (SPEC §13), in the order
+# templates list them, with the words that promise each one in a message.
+OFFER_TERMS: Mapping[str, tuple[str, ...]] = MappingProxyType(
+    {
+        "分期": ("分期",),
+        "延期": ("延期", "展期"),
+        "部分还款": ("部分还款", "先还一部分"),
+        "减免": ("减免", "免息", "免除"),
+    }
+)
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Platform:
-    """The lender as borrowers see it. ``signature`` is shown as 【signature】 before every SMS."""
+    """The lender as borrowers see it. ``signature`` is shown as 【signature】 before every SMS;
+    ``offers`` are the options the lender really makes (keys of :data:`OFFER_TERMS`)."""
 
     name: str
     signature: str
     hotline: str
     app_name: str
     repay_url: str
+    offers: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -129,8 +153,26 @@ def zone_for(name: str) -> ZoneInfo:
     return zone
 
 
+def require_in_range(value: date, what: str = "date") -> None:
+    """Refuse a date (or a datetime, by its own calendar date) outside ``EARLIEST_DATE`` …
+    ``LATEST_DATE`` with an :class:`~remindkit.errors.ArgumentError` naming ``what``."""
+    day = value.date() if isinstance(value, datetime) else value
+    if not EARLIEST_DATE <= day <= LATEST_DATE:
+        raise ArgumentError(
+            what, f"must be from {EARLIEST_DATE} to {LATEST_DATE}, got {value.isoformat()}"
+        )
+
+
 def require_aware(value: datetime, what: str = "datetime") -> datetime:
-    """Reject naive datetimes at the edges; remindkit never guesses a time zone."""
+    """Reject naive datetimes at the edges; remindkit never guesses a time zone.
+
+    Raises :class:`~remindkit.errors.ArgumentError` (a ``ValueError``) naming ``what``, or
+    ``TypeError`` when ``value`` is not a datetime at all.
+    """
+    if not isinstance(value, datetime):
+        raise TypeError(f"{what}: expected a datetime, got {type(value).__name__}")
     if value.tzinfo is None or value.utcoffset() is None:
-        raise ValueError(f"{what} must be timezone-aware, got {value.isoformat()}")
+        raise ArgumentError(
+            what, f"must be timezone-aware (with a UTC offset), got {value.isoformat()}"
+        )
     return value

@@ -3,23 +3,42 @@
 One function, :func:`parse_installment`, is shared by the CSV/JSONL/SQL feeds and by
 ``remindkit preview`` so a field means the same everywhere. It raises :class:`FieldError`
 naming the field and the reason; callers add the row number or the context section.
+
+Feeds come from other systems and are untrusted; what each field accepts (README, "The
+loan feed"):
+
+* ``amount_due``: ASCII digits, at most 10 before an optional ``.``, and a value of at
+  most 2 decimal places (``1234.5``, ``1234.50``, ``1234.5000``); no sign, exponent,
+  thousands separator, ``_`` or non-ASCII digits. From JSON a number or such text; from
+  Python an ``int`` or a ``Decimal``.
+* ``installment_no`` / ``installments_total``: a whole number from 1 to
+  :data:`MAX_INSTALLMENTS` in ASCII digits; the number is at most the total.
+* ``due_date``: ``YYYY-MM-DD`` in ASCII digits from :data:`EARLIEST_DATE` to
+  :data:`LATEST_DATE` (``remindkit.models``).
+* Text that can reach a message (``name``, ``product``, ``loan_id``, ``borrower_id``):
+  no 【 or 】 (they mark the SMS signature) and no invisible characters — control
+  characters, bidirectional controls such as U+202E, zero-width characters, line
+  separators, private-use or unassigned code points. Such a row is rejected naming the
+  character. Values of extra columns are cleaned instead (a column nobody uses must not
+  lose a row): invisible characters are dropped, control whitespace becomes a space and
+  【】 become []; non-text JSON values become their JSON text.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping
-from datetime import date
-from decimal import Decimal, InvalidOperation
-from functools import lru_cache
+from datetime import date, datetime
+from decimal import Decimal
 from types import MappingProxyType
 from zoneinfo import ZoneInfoNotFoundError
 
-import phonenumbers
-
 from remindkit.errors import FieldError
+from remindkit.feedtext import extra_text, refuse_unsafe, shown
 from remindkit.models import (
     DEFAULT_TIMEZONE,
+    EARLIEST_DATE,
+    LATEST_DATE,
     Borrower,
     Channel,
     Gender,
@@ -27,6 +46,7 @@ from remindkit.models import (
     Status,
     zone_for,
 )
+from remindkit.phones import normalise_phone
 
 BORROWER_FIELDS = frozenset(
     {"borrower_id", "name", "gender", "phone", "push_token", "timezone", "opted_out"}
@@ -46,21 +66,14 @@ LOAN_FIELDS = frozenset(
 )
 KNOWN_FIELDS = BORROWER_FIELDS | LOAN_FIELDS
 MAX_TEXT = 200
+MAX_INSTALLMENTS = 9999
+MAX_AMOUNT_DIGITS = 10  # before the point: up to 9,999,999,999.99 yuan
+MAX_ZONE_NAME = 64  # the longest IANA name has 32 characters
 
 
-def _cn_mobile_pattern() -> str:
-    metadata = phonenumbers.PhoneMetadata.metadata_for_region("CN")
-    pattern = metadata.mobile.national_number_pattern if metadata and metadata.mobile else None
-    if not pattern:
-        raise RuntimeError("phonenumbers ships no CN mobile pattern")
-    return str(pattern)
-
-
-# Mainland mobiles are most of every feed: match them with the national-number pattern from
-# phonenumbers' own CN metadata instead of a full parse per row (a full parse costs ~30 µs).
-_CN_MOBILE = re.compile(_cn_mobile_pattern())
-_CN_DIGITS = re.compile(r"(?:\+?86)?(1\d{9,10})")
-_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+_ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+_AMOUNT = re.compile(rf"[0-9]{{1,{MAX_AMOUNT_DIGITS}}}(?:\.[0-9]{{1,{MAX_AMOUNT_DIGITS}}})?")
+_MAX_AMOUNT = Decimal(10) ** MAX_AMOUNT_DIGITS
 _GENDERS = {
     "male": Gender.MALE,
     "m": Gender.MALE,
@@ -116,15 +129,19 @@ def parse_installment(row: Mapping[str, object], label: Label = plain_label) -> 
             timezone=_timezone(get("timezone")),
             opted_out=_channels(get("opted_out")),
         )
+        number = _positive_int(get("installment_no"), "installment_no") or 1
+        total = _positive_int(get("installments_total"), "installments_total")
+        if total is not None and number > total:
+            raise FieldError("installment_no", f"{number} is above installments_total ({total})")
         return Installment(
             loan_id=_required_text(get("loan_id"), "loan_id"),
-            installment_no=_positive_int(get("installment_no"), "installment_no") or 1,
-            installments_total=_positive_int(get("installments_total"), "installments_total"),
+            installment_no=number,
+            installments_total=total,
             borrower=borrower,
             amount_due=parse_amount(get("amount_due")),
             due_date=parse_date(get("due_date")),
             status=_status(get("status")),
-            product=_optional_text(get("product"), "product"),
+            product=_message_text(get("product"), "product"),
             segment=_optional_text(get("segment"), "segment"),
             hardship=_bool(get("hardship"), "hardship"),
             extra=_extra(row),
@@ -139,84 +156,91 @@ def _extra(row: Mapping[str, object]) -> Mapping[str, str]:
     if row.keys() <= KNOWN_FIELDS:
         return _NO_EXTRA
     return MappingProxyType(
-        {k: _text(v) for k, v in row.items() if k not in KNOWN_FIELDS and v is not None}
+        {k: extra_text(v) for k, v in row.items() if k not in KNOWN_FIELDS and v is not None}
     )
 
 
 def parse_amount(value: object, field: str = "amount_due") -> Decimal:
-    """A CNY amount: > 0, at most 2 decimals, from text or int (floats are refused)."""
-    if value is None or value == "":
+    """A CNY amount in the grammar of the module docstring: > 0, at most 2 decimal places."""
+    if isinstance(value, str):
+        text = value.strip()
+        if not _AMOUNT.fullmatch(text):
+            raise FieldError(field, _amount_problem(text))
+        amount = Decimal(text)
+        if text[-3:-2] == "." and amount:
+            return amount  # the usual "1234.50": two places already, and under the maximum
+    elif isinstance(value, int) and not isinstance(value, bool):
+        amount = Decimal(value)
+    elif isinstance(value, Decimal):
+        if not value.is_finite():
+            raise FieldError(field, f"not a decimal amount: {shown(value)}")
+        amount = value
+    elif value is None:
         raise FieldError(field, "required")
-    if isinstance(value, float | bool):
+    elif isinstance(value, float | bool):
         raise FieldError(field, 'must be decimal text such as "1234.50", not a float')
-    try:
-        amount = value if isinstance(value, Decimal) else Decimal(str(value))
-        in_fen = amount.quantize(_FEN)
-    except InvalidOperation:
-        raise FieldError(field, f"not a decimal amount: {value!r}") from None
-    if in_fen.is_nan():
-        raise FieldError(field, f"not a decimal amount: {value!r}")
+    else:
+        raise FieldError(field, f'must be decimal text such as "1234.50", got {shown(value)}')
+    return _in_fen(amount, field)
+
+
+def _in_fen(amount: Decimal, field: str) -> Decimal:
     if amount <= 0:
         raise FieldError(field, "must be greater than 0")
+    if amount >= _MAX_AMOUNT:
+        raise FieldError(field, f"at most {MAX_AMOUNT_DIGITS} digits before the decimal point")
+    in_fen = amount.quantize(_FEN)
     if in_fen != amount:
         raise FieldError(field, "at most 2 decimal places (fen)")
     return in_fen
 
 
+def _amount_problem(text: str) -> str:
+    """Why ``text`` is not an amount, in the words a data team acts on."""
+    if not text:
+        return "required"
+    if text[0] == "-" and _AMOUNT.fullmatch(text[1:]):
+        return "must be greater than 0"
+    whole = text.partition(".")[0]
+    if whole.isascii() and whole.isdigit() and len(whole) > MAX_AMOUNT_DIGITS:
+        return f"at most {MAX_AMOUNT_DIGITS} digits before the decimal point"
+    if "," in text and _AMOUNT.fullmatch(text.replace(",", "")):
+        return f"write it without thousands separators, got {shown(text)}"
+    # The grammar is in the module docstring and the README; the reason stays one line.
+    return f"not a decimal amount: {shown(text)} (digits and a point, e.g. 1234.50)"
+
+
 def parse_date(value: object, field: str = "due_date") -> date:
-    if isinstance(value, date):
-        return value
     if isinstance(value, str):
         # A feed repeats a few hundred due dates over a million rows.
         known = _KNOWN_DATES.get(value)
         if known is not None:
             return known
+    elif isinstance(value, datetime):
+        raise FieldError(field, f"expected a date, got a date and time {shown(value.isoformat())}")
+    elif isinstance(value, date):
+        return _date_in_range(value, field)
     if value is None or value == "":
         raise FieldError(field, "required")
     text = str(value).strip()
     if not _ISO_DATE.fullmatch(text):
-        raise FieldError(field, f"expected YYYY-MM-DD, got {text!r}")
+        raise FieldError(field, f"expected YYYY-MM-DD, got {shown(text)}")
     try:
         parsed = date.fromisoformat(text)
     except ValueError:
-        raise FieldError(field, f"not a calendar date: {text!r}") from None
+        raise FieldError(field, f"not a calendar date: {shown(text)}") from None
+    _date_in_range(parsed, field)
     if isinstance(value, str) and len(_KNOWN_DATES) < _KNOWN_DATES_MAX:
         _KNOWN_DATES[value] = parsed
     return parsed
 
 
-def normalise_phone(value: str) -> str | None:
-    """E.164 for a valid mobile number, else ``None``."""
-    if len(value) == 11 and value[0] == "1" and value.isdecimal():
-        # The usual spelling, 13800138000: what the general path below concludes, sooner.
-        return f"+86{value}" if _CN_MOBILE.fullmatch(value) else None
-    compact = value.replace(" ", "").replace("-", "")
-    match = _CN_DIGITS.fullmatch(compact)
-    if match and (compact.startswith("+86") or compact.startswith("86") or len(compact) == 11):
-        national = match.group(1)
-        return f"+86{national}" if _CN_MOBILE.fullmatch(national) else None
-    return _parse_international(compact)
-
-
-@lru_cache(maxsize=4096)
-def _parse_international(compact: str) -> str | None:
-    try:
-        number = phonenumbers.parse(compact, "CN")
-    except phonenumbers.NumberParseException:
-        return None
-    if not phonenumbers.is_valid_number(number):
-        return None
-    kind = phonenumbers.number_type(number)
-    if kind not in (
-        phonenumbers.PhoneNumberType.MOBILE,
-        phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE,
-    ):
-        return None
-    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
-
-
-def _text(value: object) -> str:
-    return value if isinstance(value, str) else str(value)
+def _date_in_range(day: date, field: str) -> date:
+    if not EARLIEST_DATE <= day <= LATEST_DATE:
+        raise FieldError(
+            field, f"must be from {EARLIEST_DATE} to {LATEST_DATE}, got {day.isoformat()}"
+        )
+    return day
 
 
 def _optional_text(value: object, name: str, limit: int = MAX_TEXT) -> str | None:
@@ -230,23 +254,40 @@ def _optional_text(value: object, name: str, limit: int = MAX_TEXT) -> str | Non
     return text or None
 
 
+def _message_text(value: object, name: str) -> str | None:
+    """Optional text a template can show: checked like :func:`_required_text`'s."""
+    text = _optional_text(value, name)
+    if text is not None and (not text.isprintable() or "【" in text or "】" in text):
+        refuse_unsafe(text, name)
+    return text
+
+
 def _required_text(value: object, name: str) -> str:
+    """Text a template can show (ids, the name): no 【】, nothing invisible."""
     if type(value) is str:
-        stripped = value.strip()
-        if stripped and len(stripped) <= MAX_TEXT:  # the usual case; else the checks below say why
-            return stripped
+        text = value.strip()
+        # The usual case, in a few C calls (`in` returns at once on text without CJK);
+        # else the checks below say why.
+        if (
+            text
+            and len(text) <= MAX_TEXT
+            and text.isprintable()
+            and "【" not in text
+            and "】" not in text
+        ):
+            return text
     elif isinstance(value, int) and not isinstance(value, bool):
         return str(value)  # ids from JSON numbers
-    text = _optional_text(value, name)
-    if text is None:
+    checked = _message_text(value, name)
+    if checked is None:
         raise FieldError(name, "required")
-    return text
+    return checked
 
 
 def _phone(value: object) -> str | None:
     if value is None or value == "":
         return None
-    if not isinstance(value, str):
+    if value.__class__ is not str:
         raise FieldError("phone", "must be text (E.164 or an 11-digit mainland mobile)")
     phone = normalise_phone(value.strip())
     if phone is None:
@@ -262,7 +303,7 @@ def _gender(value: object) -> Gender:
     try:
         return _GENDERS[key]
     except KeyError:
-        raise FieldError("gender", f"expected male, female or empty, got {value!r}") from None
+        raise FieldError("gender", f"expected male, female or empty, got {shown(value)}") from None
 
 
 def _timezone(value: object) -> str:
@@ -273,9 +314,11 @@ def _timezone(value: object) -> str:
         return known
     name = str(value).strip()
     try:
+        if len(name) > MAX_ZONE_NAME or not name.isprintable():
+            raise ValueError(name)
         zone_for(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise FieldError("timezone", f"unknown IANA time zone {name!r}") from None
+    except (ZoneInfoNotFoundError, ValueError, OSError):
+        raise FieldError("timezone", f"unknown IANA time zone {shown(name)}") from None
     if isinstance(value, str) and len(_KNOWN_ZONES) < _SMALL_CACHE_MAX:
         _KNOWN_ZONES[value] = name
     return name
@@ -297,13 +340,13 @@ def _parse_channels(value: object) -> frozenset[Channel]:
     parts = value if isinstance(value, list) else str(value).split(";")
     channels = set()
     for part in parts:
-        name = str(part).strip().lower()
+        name = part.strip().lower() if isinstance(part, str) else shown(part)
         if not name:
             continue
         try:
             channels.add(Channel(name))
         except ValueError:
-            raise FieldError("opted_out", f"unknown channel {name!r} (sms, push)") from None
+            raise FieldError("opted_out", f"unknown channel {shown(name)} (sms, push)") from None
     return frozenset(channels)
 
 
@@ -316,22 +359,40 @@ def _status(value: object) -> Status:
         return Status(str(value).strip().lower())
     except ValueError:
         allowed = ", ".join(s.value for s in Status)
-        raise FieldError("status", f"expected one of {allowed}, got {value!r}") from None
+        raise FieldError("status", f"expected one of {allowed}, got {shown(value)}") from None
 
 
 def _positive_int(value: object, name: str) -> int | None:
     if value is None or value == "":
         return None
-    if value.__class__ is str and value.isdecimal() and value[0] != "0":
+    if (
+        value.__class__ is str
+        and len(value) <= 4
+        and value.isascii()
+        and value.isdecimal()
+        and value[0] != "0"
+    ):
         return int(value)
-    if isinstance(value, bool) or (isinstance(value, float) and not value.is_integer()):
-        raise FieldError(name, f"must be a whole number ≥ 1, got {value!r}")
-    try:
-        number = int(value) if isinstance(value, int | float) else int(str(value).strip())
-    except ValueError:
-        raise FieldError(name, f"must be a whole number ≥ 1, got {value!r}") from None
-    if number < 1:
-        raise FieldError(name, f"must be ≥ 1, got {number}")
+    return _whole_number(value, name)
+
+
+def _whole_number(value: object, name: str) -> int:
+    """The slow path of :func:`_positive_int`: JSON and Python numbers, padded text, errors."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        number = value
+    elif isinstance(value, float) and value.is_integer():
+        number = int(value)
+    else:
+        text = value.strip() if isinstance(value, str) else ""
+        if not (
+            text.isascii() and text.isdecimal() and len(text) <= 2 * len(str(MAX_INSTALLMENTS))
+        ):
+            raise FieldError(
+                name, f"must be a whole number from 1 to {MAX_INSTALLMENTS}, got {shown(value)}"
+            )
+        number = int(text)
+    if not 1 <= number <= MAX_INSTALLMENTS:
+        raise FieldError(name, f"must be from 1 to {MAX_INSTALLMENTS}, got {shown(number)}")
     return number
 
 
@@ -345,4 +406,4 @@ def _bool(value: object, name: str) -> bool:
         return True
     if text in _FALSE:
         return False
-    raise FieldError(name, f"expected true or false, got {value!r}")
+    raise FieldError(name, f"expected true or false, got {shown(value)}")

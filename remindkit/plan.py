@@ -6,24 +6,31 @@ input gives the same plan whatever the feed order, and every message has a stabl
 
 The feed streams through once. A row costs a few cached look-ups (its zone's planned days,
 its profile's steps for its due date); rows with nothing to send in the horizon are
-dropped at once, so memory grows with the messages planned, not with the feed. The rows
-kept are grouped by borrower, because consolidation (§5.5) and the caps (§5.3) need all of
-one borrower's messages of a day together.
+dropped at once. The rows kept are grouped by borrower, because consolidation (§5.5) and
+the caps (§5.3) need all of one borrower's messages of a day together; past a threshold
+they go to disk in sorted runs (:mod:`remindkit.spill`), so memory stays bounded however
+large the feed and in whatever order its rows come. :meth:`Planner.stream` hands the
+messages out borrower by borrower; :meth:`Planner.plan` collects them into a :class:`Plan`.
+
+No message goes out before the whole feed is read: a borrower's last row may be the feed's
+last, and a message handed out cannot be taken back. A feed grouped and sorted by
+borrower still gains: its rows go to disk as one run, read back sequentially.
 
 The decisions taken where the SPEC is silent are listed in :mod:`remindkit.policy`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Generator, Iterable, Iterator
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
+from pathlib import Path
 from typing import Any, Protocol
 
 from remindkit.config import Settings
 from remindkit.errors import TemplateError
 from remindkit.feed import FeedItem, RejectedRow
-from remindkit.models import Channel, Installment, Stage, require_aware
+from remindkit.models import Channel, Installment, Stage, Status, require_aware
 from remindkit.policy.cadence import Cadence
 from remindkit.policy.calendar import HolidayCalendar
 from remindkit.policy.caps import Caps, SlotRequest, apply_caps
@@ -40,6 +47,10 @@ from remindkit.policy.schedule import (
 )
 from remindkit.policy.stages import severity, stage_for, template_group, wants_plan_wording
 from remindkit.policy.window import SendWindow, local_time
+from remindkit.spill import BorrowerRows
+
+# Kept rows held in memory before they go to disk: ~1 KB each in memory (~0.2 KB on disk).
+SPILL_AFTER_ROWS = 100_000
 
 
 class PickedTemplate(Protocol):
@@ -87,6 +98,7 @@ class PlannedMessage:
             "stage": self.stage.value,
             "template_id": self.template_id,
             "channel": self.channel.value,
+            "fallback_channels": [channel.value for channel in self.fallback_channels],
             "send_at": self.send_at.isoformat(),
             "not_after": self.not_after.isoformat(),
             "status": self.status.value,
@@ -123,7 +135,13 @@ class Plan:
 
 
 class Planner:
-    """Plans reminders from settings; reusable across runs (each ``plan`` call is pure)."""
+    """Plans reminders from settings; reusable across runs (each ``plan`` call is pure).
+
+    ``spill_after``: how many kept feed rows (rows with something to send in the horizon)
+    are held in memory before they go to sorted runs on disk, in a private temporary
+    directory under ``spill_directory`` (default: the system's). The plan is the same
+    whatever the threshold; only memory and time change.
+    """
 
     def __init__(
         self,
@@ -131,10 +149,16 @@ class Planner:
         *,
         catalog: TemplatePicker | None = None,
         locale: str | None = None,
+        spill_after: int = SPILL_AFTER_ROWS,
+        spill_directory: Path | None = None,
     ) -> None:
+        if spill_after < 1:
+            raise ValueError(f"spill_after must be at least 1 row, got {spill_after}")
         self.settings = settings
         self.catalog = catalog
         self.locale = locale or settings.locale
+        self.spill_after = spill_after
+        self.spill_directory = spill_directory
         self.cadence = Cadence.from_settings(settings.cadence)
         self.window = SendWindow(start=settings.window.start, end=settings.window.end)
         self.caps = Caps(
@@ -145,12 +169,27 @@ class Planner:
 
     def plan(self, feed: Iterable[FeedItem], *, at: datetime, days: int = 1) -> Plan:
         """Plan the borrower-local day of ``at`` and the ``days - 1`` days after it."""
-        warnings: list[str] = []
-        calendar = HolidayCalendar.from_file(
-            self.settings.holidays.override_file, warn=warnings.append
+        with self.stream(feed, at=at, days=days) as stream:
+            messages = sorted(stream, key=_plan_order)
+        return Plan(
+            messages=tuple(messages),
+            rejected_rows=stream.rejected_rows,
+            warnings=stream.warnings,
         )
-        run = _Run(self, Horizon(at, days), self.schedule(calendar), warnings.append)
-        return run.execute(feed, warnings)
+
+    def stream(self, feed: Iterable[FeedItem], *, at: datetime, days: int = 1) -> PlanStream:
+        """The messages of :meth:`plan`, borrower by borrower, without holding the plan.
+
+        The feed is read whole at the first ``next()`` (a borrower's rows may come last);
+        then messages come in borrower-id order, each borrower's by day. Rejected rows and
+        warnings are known once the stream is exhausted.
+        """
+        warnings: set[str] = set()
+        calendar = HolidayCalendar.from_file(
+            self.settings.holidays.override_file, warn=warnings.add
+        )
+        run = _Run(self, Horizon(at, days), self.schedule(calendar), warnings.add)
+        return PlanStream(run, feed, warnings)
 
     def schedule(self, calendar: HolidayCalendar) -> StepSchedule:
         """The holiday rules the settings ask for, in the order they apply."""
@@ -161,6 +200,59 @@ class Planner:
         if policy.overdue_on_holidays == "defer":
             rules.append(OverdueOnWorkdays(calendar))
         return StepSchedule(tuple(rules))
+
+
+class PlanStream(Iterator[PlannedMessage]):
+    """An iterator of planned messages; ``rejected_rows`` and ``warnings`` once exhausted.
+
+    Use it in a ``with`` block (or call :meth:`close`) when it may be left unfinished: the
+    rows spilled to disk are removed then, or when it is exhausted.
+    """
+
+    def __init__(self, run: _Run, feed: Iterable[FeedItem], warnings: set[str]) -> None:
+        self._run = run
+        self._warnings = warnings
+        self._messages = run.messages(feed)
+        self._done = False
+
+    def __iter__(self) -> PlanStream:
+        return self
+
+    def __next__(self) -> PlannedMessage:
+        try:
+            return next(self._messages)
+        except StopIteration:
+            self._done = True
+            raise
+
+    def __enter__(self) -> PlanStream:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self._messages.close()
+
+    @property
+    def rejected_rows(self) -> tuple[RejectedRow, ...]:
+        """The feed rows rejected, by row number."""
+        self._require_done("rejected_rows")
+        return tuple(sorted(self._run.rejected, key=lambda r: (r.row, r.field)))
+
+    @property
+    def warnings(self) -> tuple[str, ...]:
+        self._require_done("warnings")
+        return tuple(sorted(self._warnings))
+
+    @property
+    def spilled_rows(self) -> int:
+        """Feed rows that went through disk (0 when every kept row fitted in memory)."""
+        return self._run.spilled_rows
+
+    def _require_done(self, what: str) -> None:
+        if not self._done:
+            raise RuntimeError(f"PlanStream.{what} is known once every message was read")
 
 
 def plan(
@@ -175,12 +267,17 @@ def plan(
     return Planner(settings, catalog=catalog).plan(feed, at=at, days=days)
 
 
+def _plan_order(message: PlannedMessage) -> tuple[object, ...]:
+    return (message.send_at.timestamp(), message.borrower_id, not message.planned, message.key)
+
+
 _Kept = tuple[Installment, tuple[Hit, ...]]
 _Templated = tuple[Draft, str]
+_HitKey = tuple[str | None, date, str]
 
 
 class _Run:
-    """The state of one ``Planner.plan`` call: caches, warnings, the rows kept."""
+    """The state of one plan: caches, warnings, rejected rows, the rows kept."""
 
     def __init__(
         self,
@@ -193,42 +290,49 @@ class _Run:
         self.horizon = horizon
         self.finder = HitFinder(planner.cadence, schedule, horizon)
         self.warn = warn
+        self.rejected: list[RejectedRow] = []
+        self.spilled_rows = 0
+        self._hits: dict[_HitKey, tuple[Hit, ...]] = {}
         self._profiles: dict[str | None, str] = {}
         self._missing_templates: dict[str, bool] = {}
 
-    def execute(self, feed: Iterable[FeedItem], warnings: list[str]) -> Plan:
-        rejected: list[RejectedRow] = []
-        groups = self._collect(feed, rejected)
-        messages: list[PlannedMessage] = []
-        for borrower_id in sorted(groups):
-            messages.extend(self._plan_borrower(groups.pop(borrower_id)))
-        messages.sort(key=lambda m: (m.send_at.timestamp(), m.borrower_id, not m.planned, m.key))
-        rejected.sort(key=lambda r: (r.row, r.field))
-        return Plan(
-            messages=tuple(messages),
-            rejected_rows=tuple(rejected),
-            warnings=tuple(sorted(set(warnings))),
-        )
+    def messages(self, feed: Iterable[FeedItem]) -> Generator[PlannedMessage]:
+        kept = BorrowerRows(self.planner.spill_after, self.planner.spill_directory)
+        try:
+            self._collect(feed, kept)
+            for rows in kept.borrowers():
+                self.spilled_rows = kept.spilled_rows
+                yield from self._plan_borrower([(item, self.hits(item)) for item in rows])
+        finally:
+            kept.close()
 
-    def _collect(
-        self, feed: Iterable[FeedItem], rejected: list[RejectedRow]
-    ) -> dict[str, list[_Kept]]:
-        groups: dict[str, list[_Kept]] = {}
+    def hits(self, item: Installment) -> tuple[Hit, ...]:
+        key = (item.segment, item.due_date, item.borrower.timezone)
+        hits = self._hits.get(key)
+        if hits is None:
+            hits = self._hits[key] = self.finder.hits(self._profile(key[0]), key[1], key[2])
+        return hits
+
+    def _collect(self, feed: Iterable[FeedItem], kept: BorrowerRows) -> None:
         # The hot loop of a million-row plan: one dict look-up per row in the common case.
-        known: dict[tuple[str | None, date, str], tuple[Hit, ...]] = {}
+        known = self._hits
+        # One loan under two borrowers would tell one person of another's debt: named among
+        # the kept rows (the others send nothing), ~100 bytes per kept row.
+        owners: dict[str, str] = {}
         for item in feed:
             if not isinstance(item, Installment):
-                rejected.append(item)
+                self.rejected.append(item)
                 continue
             if item.status not in REMINDABLE:
                 continue
-            key = (item.segment, item.due_date, item.borrower.timezone)
-            hits = known.get(key)
+            hits = known.get((item.segment, item.due_date, item.borrower.timezone))
             if hits is None:
-                hits = known[key] = self.finder.hits(self._profile(key[0]), key[1], key[2])
+                hits = self.hits(item)
             if hits:
-                groups.setdefault(item.borrower.id, []).append((item, hits))
-        return groups
+                kept.add(item)
+                owner = owners.setdefault(item.loan_id, item.borrower.id)
+                if owner != item.borrower.id:
+                    self.warn(_shared_loan_warning(item.loan_id, owner, item.borrower.id))
 
     def _profile(self, segment: str | None) -> str:
         name = self._profiles.get(segment)
@@ -276,11 +380,7 @@ class _Run:
         unique: list[_Kept] = []
         for pair in kept:
             if unique and unique[-1][0].key == pair[0].key:
-                loan_id, number = pair[0].key
-                self.warn(
-                    f"installment {loan_id}#{number} of borrower {pair[0].borrower.id!r} "
-                    "appears in several feed rows; planned once"
-                )
+                self.warn(_duplicate_warning(unique[-1][0], pair[0]))
                 continue
             unique.append(pair)
         return unique
@@ -367,6 +467,46 @@ def _message(
         status=decision.status,
         reason=join_notes(draft.note, decision.reason) if send_at else decision.reason,
     )
+
+
+def _shared_loan_warning(loan_id: str, owner: str, other: str) -> str:
+    first, second = sorted((owner, other))
+    return (
+        f"loan {loan_id!r} appears under borrowers {first!r} and {second!r}; "
+        "each is reminded of it: check the feed"
+    )
+
+
+# Fields a duplicate row may disagree on, in the words of the feed; personal ones are named
+# without their values, which warnings (logged) must not show.
+_COMPARED = ("due_date", "amount_due", "status", "hardship", "segment", "product")
+_PERSONAL = ("name", "phone", "push_token", "timezone", "opted_out")
+
+
+def _duplicate_warning(planned: Installment, other: Installment) -> str:
+    loan_id, number = planned.key
+    where = f"installment {loan_id}#{number} of borrower {planned.borrower.id!r}"
+    differences = [
+        f"{name} {_feed_value(getattr(planned, name))} / {_feed_value(getattr(other, name))}"
+        for name in _COMPARED
+        if getattr(planned, name) != getattr(other, name)
+    ] + [
+        name
+        for name in _PERSONAL
+        if getattr(planned.borrower, name) != getattr(other.borrower, name)
+    ]
+    if not differences:
+        return f"{where} appears in several feed rows; planned once"
+    return (
+        f"{where} appears in several feed rows that disagree ({'; '.join(differences)}); "
+        "planned once, with the first value of each pair"
+    )
+
+
+def _feed_value(value: object) -> str:
+    if value is None:
+        return "(empty)"
+    return str(value.value if isinstance(value, Status) else value)
 
 
 def _content_order(item: Installment) -> tuple[object, ...]:

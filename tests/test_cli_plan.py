@@ -11,6 +11,7 @@ import pytest
 from typer.testing import CliRunner
 
 from remindkit.cli import _register, app
+from tests.conftest import SAMPLE_NOTE
 
 _register()
 runner = CliRunner()
@@ -40,7 +41,7 @@ def invoke(*args: str) -> tuple[int, str, str]:
 
 def test_json_plan_is_the_spec_document(feed: Path, tmp_path: Path) -> None:
     code, out, err = invoke("--feed", str(feed), "--at", AT, "--format", "json")
-    assert (code, err) == (0, "")
+    assert (code, err) == (0, SAMPLE_NOTE)
     document = json.loads(out)
     assert document["rejected_rows"] == []
     assert document["warnings"] == []
@@ -78,6 +79,7 @@ def test_json_plan_is_the_spec_document(feed: Path, tmp_path: Path) -> None:
         "stage",
         "template_id",
         "channel",
+        "fallback_channels",
         "send_at",
         "not_after",
         "status",
@@ -103,9 +105,9 @@ def test_days_previews_several_days(feed: Path) -> None:
 def test_text_table_for_people(feed: Path) -> None:
     code, out, _ = invoke("--feed", str(feed), "--at", AT)
     assert code == 0
-    assert out.splitlines()[0] == "2 messages: 2 planned, 0 suppressed; 0 rows rejected"
-    assert "2026-12-01" in out
-    assert "L1, L2" in out
+    assert out.splitlines()[0] == "共 2 条消息：计划发送 2 条，不发送 0 条；拒绝 0 行数据。"
+    assert "2026-12-01（周二）" in out
+    assert "L1、L2" in out
     assert "pre_due/sms" in out
 
 

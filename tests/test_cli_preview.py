@@ -14,6 +14,7 @@ from typer.testing import CliRunner, Result
 
 import remindkit
 from remindkit.cli import _register, app
+from tests.conftest import SAMPLE_NOTE
 
 TemplatesFactory = Callable[..., Path]
 REPO = Path(__file__).resolve().parent.parent
@@ -73,11 +74,11 @@ def test_json_output(tmp_path: Path) -> None:
 def test_text_output_shows_the_message_and_its_length() -> None:
     result = preview("pre_due/sms", "--context", PRE_DUE)
     assert result.exit_code == 0
-    assert result.stderr == ""
+    assert result.stderr == SAMPLE_NOTE
     assert "pre_due/sms · zh_CN · 版本 a" in result.stdout
     assert "60 字 · UCS-2 · 1 条" in result.stdout
     # The panel wraps the text; it reads the same once the frame is taken away.
-    shown = "".join(line.strip().strip("│").strip() for line in result.stdout.splitlines()[1:-1])
+    shown = "".join(line.strip().strip("│").strip() for line in result.stdout.splitlines()[2:-2])
     assert shown == PRE_DUE_TEXT
 
 
@@ -251,7 +252,7 @@ def test_more_parts_than_the_metadata_allows_exits_1_after_printing(
     assert result.exit_code == 1
     assert json.loads(result.stdout)["segments"] == 2
     assert result.stderr.startswith(
-        "pre_due/sms: 2 SMS parts, more than the 1 its metadata allows (max_parts)"
+        "error: pre_due/sms: 2 SMS parts, more than the 1 its metadata allows (max_parts)"
     )
 
 
@@ -269,7 +270,7 @@ def test_end_to_end_in_a_subprocess(tmp_path: Path) -> None:
         timeout=120,
         check=False,
     )
-    assert (ok.returncode, ok.stderr) == (0, "")
+    assert (ok.returncode, ok.stderr) == (0, SAMPLE_NOTE)
     assert json.loads(ok.stdout)["text"] == PRE_DUE_TEXT
 
     bad = subprocess.run(

@@ -18,7 +18,7 @@ from remindkit.config import (
 )
 from remindkit.config_errors import dotted_key
 from remindkit.errors import ConfigError
-from remindkit.models import Channel, Platform
+from remindkit.models import Channel
 
 REPO = Path(__file__).resolve().parent.parent
 SHIPPED = REPO / "config" / "remindkit.toml"
@@ -75,13 +75,12 @@ def test_defaults_follow_the_spec(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
         Channel.PUSH: "console",
     }
     assert settings.source_path is None
-    assert settings.platform.to_platform() == Platform(
-        name="禾苗金融",
-        signature="禾苗金融",
-        hotline="400-100-2026",
-        app_name="禾苗金融App",
-        repay_url="https://hm.example.cn/r",
-    )
+    # No default lender: nothing is planned or sent under the fictional sample one.
+    assert settings.platform is None
+    with pytest.raises(ConfigError) as refused:
+        settings.require_platform()
+    assert refused.value.key == "platform"
+    assert settings.credit_notice.enabled is False
 
 
 def test_settings_built_in_code_equal_the_defaults(
@@ -129,7 +128,7 @@ def test_shipped_config_loads_and_equals_what_it_documents() -> None:
     settings = load_settings(SHIPPED)
     # "The values below are the built-in defaults (plus one example segment cadence)."
     defaults = default_settings()
-    for name in ("platform", "window", "caps", "locale", "store_url", "providers"):
+    for name in ("platform", "window", "caps", "credit_notice", "locale", "store_url", "providers"):
         assert getattr(settings, name) == getattr(defaults, name), name
     assert offsets(settings.cadence["default"]) == SPEC_DEFAULT_CADENCE
     assert offsets(settings.cadence["gentle"]) == [
@@ -217,7 +216,7 @@ steps = [
          'app_name = "甲App"\nrepay_url = "a.cn/r"\n', "platform.repay_url",
          'expected an http(s) URL, got "a.cn/r"'),
         ('[platform]\nname = "甲"\nsignature = "甲乙"\n', "platform.hotline",
-         "required in [platform]"),
+         "required"),
         ('[providers]\nsms = ""\n', "providers.sms", "provider name must not be empty"),
         ('[providers]\nemail = "smtp"\n', "providers.email",
          'expected a table of provider options, got "smtp"'),
@@ -259,8 +258,8 @@ def test_unknown_section_lists_the_known_ones(tmp_path: Path) -> None:
     error = load_error(tmp_path, "[sms]\nsender = 1\n")
     assert error.key == "sms"
     assert error.reason == (
-        "unknown key (known: cadence, caps, dispatch, feed, holidays, platform, providers, "
-        "store, templates, window)"
+        "unknown key (known: cadence, caps, credit_notice, dispatch, feed, holidays, platform, "
+        "providers, store, templates, window)"
     )
 
 
@@ -319,10 +318,12 @@ def test_step_send_time_in_the_night_is_rejected(tmp_path: Path, send_time: str)
 
 
 def test_code_built_window_obeys_the_same_limit() -> None:
-    with pytest.raises(ValueError, match="22:00–08:00"):
+    with pytest.raises(ConfigError, match="22:00–08:00") as window:
         ContactWindow(start=time(9, 0), end=time(23, 0))
-    with pytest.raises(ValueError, match="22:00–08:00"):
+    assert window.value.key == "end"
+    with pytest.raises(ConfigError, match="22:00–08:00") as step:
         Step(offset_days=1, channels=(Channel.SMS,), send_time=time(6, 0))
+    assert step.value.key == "send_time"
 
 
 def test_min_gap_is_bounded_by_the_shortest_night(tmp_path: Path) -> None:
@@ -388,7 +389,7 @@ def test_one_provider_overrides_keep_the_other_default(tmp_path: Path) -> None:
 
 def test_code_built_settings_need_a_default_profile() -> None:
     vip = CadenceProfile(steps=(Step(offset_days=1, channels=(Channel.SMS,)),))
-    with pytest.raises(ValueError, match='a profile named "default" is required'):
+    with pytest.raises(ConfigError, match='a profile named "default" is required'):
         Settings(cadence={"vip": vip})
 
 

@@ -156,7 +156,7 @@ def test_a_json_number_amount_is_read_as_decimal(tmp_path: Path, platform: Platf
     assert str(inst.amount_due) == "1234.50"
 
 
-@pytest.mark.parametrize("number", ["1234.567", "0.001", "1e-3"])
+@pytest.mark.parametrize("number", ["1234.567", "0.001"])
 def test_more_than_two_decimal_places_is_refused(
     tmp_path: Path, platform: Platform, number: str
 ) -> None:
@@ -167,6 +167,17 @@ def test_more_than_two_decimal_places_is_refused(
         "loan.amount_due",
         "at most 2 decimal places (fen)",
     )
+
+
+@pytest.mark.parametrize("number", ["1e3", "1E+3", "1e-3", "-5", "NaN", "Infinity"])
+def test_json_numbers_outside_the_amount_grammar_are_refused(
+    tmp_path: Path, platform: Platform, number: str
+) -> None:
+    text = json.dumps(sample()).replace('"1234.50"', number)
+    with pytest.raises(FieldError) as caught:
+        load_preview_input(write(tmp_path, text), platform)
+    assert caught.value.field == "loan.amount_due"
+    assert caught.value.reason.startswith(("not a decimal amount", "must be greater than 0"))
 
 
 @pytest.mark.parametrize(("number", "amount"), [("1234.500", "1234.50"), ("100", "100.00")])

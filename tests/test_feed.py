@@ -61,12 +61,13 @@ def test_csv_bad_rows_are_rejected_alone_with_data_row_numbers(tmp_path: Path) -
         + 'L5,B5,"钱"七,,13800138004,10,2026-12-01,due,,\n'  # 6: malformed quoting
         + "L6,B6,孙八,,12345,10,2026-12-01,due,,\n"  # 7: phone
         + "L7,B7,周九,,13800138005,10,2026-02-30,due,,\n"  # 8: date
-        + 'L8,B8,"吴\n十",,13800138006,10,2026-12-02,due,,\n'  # 9: quoted newline is fine
+        + 'L8,B8,吴十,,13800138006,10,2026-12-02,due,,"浦东\n新区"\n'  # 9: quoted newline
         + "L9,B9,郑一,,13800138007,10,2026-12-03,due,,\n"  # 10
     )
     items = list(read_csv(write(tmp_path, "feed.csv", text)))
     assert [i.loan_id for i in installments(items)] == ["L1", "L8", "L9"]
-    assert installments(items)[1].borrower.name == "吴\n十"
+    # An extra column is cleaned, not refused: the line break a phone cannot show is a space.
+    assert installments(items)[1].extra["branch"] == "浦东 新区"
     assert rejected(items) == [
         RejectedRow(2, "amount_due", "must be greater than 0"),
         RejectedRow(3, "", "expected 10 columns as in the header, got 9"),

@@ -14,10 +14,10 @@ from pathlib import Path
 
 import pytest
 
-from remindkit.config import PlatformSettings
 from remindkit.context import PreviewInput, load_preview_input
-from remindkit.models import Platform
+from remindkit.models import Channel, Platform
 from remindkit.render import MessageContext, Rendered, Renderer, TemplateCatalog
+from remindkit.resources import sample_platform
 
 ROOT = Path(__file__).resolve().parents[1]
 TEMPLATES = ROOT / "templates"
@@ -41,11 +41,11 @@ def exact_id(template_id: str) -> str:
 
 @cache
 def sample(name: str) -> PreviewInput:
-    return load_preview_input(SAMPLES / f"{name}.json", PlatformSettings().to_platform())
+    return load_preview_input(SAMPLES / f"{name}.json", sample_platform())
 
 
 def shown(rendered: Rendered) -> str:
-    if rendered.text is not None:
+    if rendered.channel is Channel.SMS:
         return f"{rendered.text}\n"
     return f"{rendered.title}\n---\n{rendered.body}\n"
 

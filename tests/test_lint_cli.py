@@ -9,7 +9,7 @@ import pytest
 from typer.testing import CliRunner
 
 from remindkit.cli import _register, app
-from tests.conftest import META_LINES, TemplatesFactory
+from tests.conftest import META_LINES, SAMPLE_NOTE, TemplatesFactory
 
 _register()
 runner = CliRunner()
@@ -29,7 +29,7 @@ def invoke(*args: str) -> tuple[int, str, str]:
 
 def test_the_shipped_templates_have_no_error_and_no_unexplained_warning() -> None:
     code, out, err = invoke(str(ROOT / "templates"), "--format", "json")
-    assert (code, err) == (0, "")
+    assert (code, err) == (0, SAMPLE_NOTE)
     assert json.loads(out) == {"findings": [], "errors": 0, "warnings": 0}
 
 

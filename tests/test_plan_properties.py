@@ -8,10 +8,14 @@ from dataclasses import replace
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from itertools import pairwise
+from pathlib import Path
+from unittest.mock import patch
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from remindkit import spill
 from remindkit.config import (
     CadenceProfile,
     Caps,
@@ -20,9 +24,11 @@ from remindkit.config import (
     Step,
     default_settings,
 )
-from remindkit.models import Borrower, Channel, Installment, Stage, Status, zone_for
-from remindkit.plan import Plan, PlannedMessage, Planner
+from remindkit.feed import FeedItem, RejectedRow
+from remindkit.models import Borrower, Channel, Gender, Installment, Stage, Status, zone_for
+from remindkit.plan import Plan, PlannedMessage, Planner, _plan_order
 from remindkit.policy.calendar import HolidayCalendar
+from remindkit.testing import make_installment
 
 ZONES = (
     "Asia/Shanghai",
@@ -309,3 +315,108 @@ def _messages(result: Plan) -> list[tuple[str, ...]]:
 
 def _in_zone(row: Installment, zone: str) -> Installment:
     return replace(row, borrower=replace(row.borrower, timezone=zone))
+
+
+# --- Streaming and spilling -------------------------------------------------------------
+
+IN_MEMORY = 10**9  # a threshold no test feed reaches: every kept row stays in memory
+
+
+@st.composite
+def rich_feeds(draw: st.DrawFn, around: date) -> list[FeedItem]:
+    """Feeds with every field a spill must carry back, duplicate rows and rejected rows."""
+    rows: list[FeedItem] = []
+    for plain in draw(feeds(around)):
+        row = replace(
+            plain,
+            amount_due=Decimal(draw(st.integers(1, 10**9))) / 100,
+            installments_total=draw(st.sampled_from([None, 12])),
+            product=draw(st.sampled_from([None, "禾苗贷"])),
+            extra=draw(st.sampled_from([{}, {"branch": "深圳", "渠道": ""}])),
+            borrower=replace(plain.borrower, gender=draw(st.sampled_from(list(Gender)))),
+        )
+        rows.append(row)
+        if draw(st.integers(0, 9)) == 0:  # the same installment again, maybe changed
+            rows.append(replace(row, amount_due=draw(st.sampled_from([row.amount_due, 1]))))
+        if draw(st.integers(0, 9)) == 0:
+            rows.append(RejectedRow(len(rows), "amount_due", "must be greater than 0"))
+    return rows
+
+
+def _arranged(feed: list[FeedItem], how: str, rng: random.Random) -> list[FeedItem]:
+    """The feed shuffled, grouped by borrower in random order, or sorted by borrower."""
+    if how == "shuffled":
+        return rng.sample(feed, len(feed))
+    groups: dict[str, list[FeedItem]] = defaultdict(list)
+    for item in feed:
+        groups[item.borrower.id if isinstance(item, Installment) else ""].append(item)
+    order = sorted(groups) if how == "sorted" else rng.sample(sorted(groups), len(groups))
+    return [item for borrower in order for item in groups[borrower]]
+
+
+@PROPERTY_SETTINGS
+@given(
+    cases(),
+    st.data(),
+    st.sampled_from(["shuffled", "grouped", "sorted"]),
+    st.integers(1, 4),
+    st.sampled_from([spill.MAX_RUNS, 1, 2]),
+    st.randoms(use_true_random=False),
+)
+def test_streaming_and_spilling_give_the_plan_held_in_memory(
+    case: tuple[Settings, datetime, int, list[Installment]],
+    data: st.DataObject,
+    how: str,
+    limit: int,
+    max_runs: int,
+    rng: random.Random,
+) -> None:
+    config, at, days, _ = case
+    feed = _arranged(data.draw(rich_feeds(at.date())), how, rng)
+    reference = Planner(config, spill_after=IN_MEMORY).plan(feed, at=at, days=days)
+    with patch.object(spill, "MAX_RUNS", max_runs):
+        spilled = Planner(config, spill_after=limit).plan(feed, at=at, days=days)
+        stream = Planner(config, spill_after=limit).stream(feed, at=at, days=days)
+        streamed = list(stream)
+    assert spilled == reference
+    assert sorted(streamed, key=_plan_order) == list(reference.messages)
+    assert (stream.rejected_rows, stream.warnings) == (reference.rejected_rows, reference.warnings)
+    # Borrower by borrower, in borrower-id order, whatever the feed order.
+    borrowers = [message.borrower_id for message in streamed]
+    assert borrowers == sorted(borrowers)
+    kept_rows = sum(len(message.installments) for message in reference.messages)
+    if limit == 1 and kept_rows:
+        assert stream.spilled_rows > 0
+    # The keys never depend on feed order or on the threshold.
+    in_order = Planner(config).plan(_arranged(feed, "sorted", rng), at=at, days=days)
+    assert {m.key for m in in_order.messages} == {m.key for m in reference.messages}
+
+
+def test_a_stream_tells_rejected_rows_and_warnings_only_once_exhausted() -> None:
+    at = datetime(2026, 12, 1, 8, 30, tzinfo=zone_for("Asia/Shanghai"))
+    row = make_installment(due_date="2026-12-02", segment="vip")
+    stream = Planner(default_settings()).stream([row, row], at=at)
+    with pytest.raises(RuntimeError, match="once every message was read"):
+        _ = stream.warnings
+    assert [message.loan_ids for message in stream] == [("HM20260001",)]
+    assert stream.rejected_rows == ()
+    assert len(stream.warnings) == 2  # the unknown segment, the duplicate row
+
+
+def test_an_abandoned_stream_removes_its_spill(tmp_path: Path) -> None:
+    at = datetime(2026, 12, 1, 8, 30, tzinfo=zone_for("Asia/Shanghai"))
+    rows = [
+        make_installment(borrower_id=f"B{n}", loan_id=f"L{n}", due_date="2026-12-02")
+        for n in range(5)
+    ]
+    planner = Planner(default_settings(), spill_after=2, spill_directory=tmp_path)
+    with planner.stream(rows, at=at) as stream:
+        next(stream)
+        assert stream.spilled_rows == 5
+        assert list(tmp_path.iterdir())
+    assert not list(tmp_path.iterdir())
+
+
+def test_spill_threshold_must_be_positive() -> None:
+    with pytest.raises(ValueError, match="spill_after"):
+        Planner(default_settings(), spill_after=0)

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import types
+import typing
+
 import remindkit
 import remindkit.render
 
 EXPECTED = {
+    "ArgumentError", "FeedItem", "PlatformSettings", "read_rows",
     "Borrower", "Channel", "ConfigError", "DeliveryError", "FeedRowError", "FieldError",
     "Gender", "InputError", "Installment", "Kit", "MessageContext", "PermanentDeliveryError",
     "Plan", "PlannedMessage", "Platform", "ProviderConfigError", "RejectedRow",
@@ -24,8 +28,10 @@ def test_all_is_pinned() -> None:
 def test_every_exported_name_exists_and_belongs_to_remindkit() -> None:
     for name in remindkit.__all__:
         value = getattr(remindkit, name)
-        module = getattr(value, "__module__", "remindkit")
-        assert module.startswith("remindkit"), name
+        members = typing.get_args(value) if isinstance(value, types.UnionType) else (value,)
+        for member in members:  # FeedItem is Installment | RejectedRow
+            module = getattr(member, "__module__", "remindkit")
+            assert module.startswith("remindkit"), name
 
 
 def test_render_package_exports_exist() -> None:

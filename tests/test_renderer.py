@@ -221,7 +221,9 @@ def test_push_renders_title_and_body_without_signature(
     renderer = renderer_for(tmp_templates, platform, {"pre_due/push.j2": PUSH})
     rendered = renderer.render("pre_due/push", context(installment()))
     assert (rendered.title, rendered.body) == ("还款提醒", "王女士您好，尾号0001的借款明天到期。")
-    assert (rendered.text, rendered.length, rendered.channel) == (None, None, Channel.PUSH)
+    # text is what the phone shows, as for an SMS: the title, then the body.
+    assert rendered.text == "还款提醒\n王女士您好，尾号0001的借款明天到期。"
+    assert (rendered.length, rendered.channel) == (None, Channel.PUSH)
 
 
 @pytest.mark.parametrize(
@@ -393,7 +395,7 @@ def test_now_is_converted_to_the_borrowers_zone(
 def test_message_context_refuses_naive_now_and_no_installments(
     installment: InstallmentFactory,
 ) -> None:
-    with pytest.raises(ValueError, match="now must be timezone-aware"):
+    with pytest.raises(ValueError, match="now: must be timezone-aware"):
         MessageContext(installments=(installment(),), now=datetime(2026, 11, 30, 10, 0))  # noqa: DTZ001
     with pytest.raises(ValueError, match="at least one installment"):
         MessageContext(installments=(), now=NOW)

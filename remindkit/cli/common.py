@@ -1,7 +1,15 @@
 """What every command shares: option types, config/template resolution, output, exit codes.
 
 Exit codes (SPEC §9): 0 success, 1 findings or failures, 2 usage or config errors. Errors
-go to stderr as one clear line, never a traceback; JSON goes to stdout alone.
+go to stderr as one clear line, never a traceback (:func:`fail`; the parser's own usage
+errors are caught once for all commands in :mod:`remindkit.cli.usage`); JSON goes to stdout
+alone. Human output follows :mod:`remindkit.cli.output` (Chinese, Chinese line breaking,
+the terminal's width).
+
+The platform: settings without ``[platform]`` make ``Kit.plan`` / ``Kit.render`` refuse
+(nothing goes out under the fictional sample lender). A command that only previews — and
+the demo — asks for the sample lender with ``load_cli_kit(..., sample_platform=True)`` or
+:func:`preview_platform`, and calls :func:`note_sample_platform` after its output to say so.
 """
 
 from __future__ import annotations
@@ -13,25 +21,31 @@ from contextlib import contextmanager
 from datetime import datetime
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any, NoReturn
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
-from rich.console import Console
-from rich.markup import escape
 
+from remindkit.cli.output import error_line, note, stderr, stdout
 from remindkit.clock import parse_instant
 from remindkit.config import Settings, load_settings
 from remindkit.config_delivery import StoreSettings
 from remindkit.errors import RemindkitError
-from remindkit.kit import Kit
-from remindkit.resources import default_templates_dir
+from remindkit.models import Platform
+from remindkit.resources import (
+    SAMPLE_PLATFORM_NOTE,
+    default_templates_dir,
+    sample_platform_settings,
+    with_sample_platform,
+)
+
+if TYPE_CHECKING:
+    from remindkit.kit import Kit  # the kit pulls in planning and rendering: only when used
 
 EXIT_OK = 0
 EXIT_FINDINGS = 1
 EXIT_USAGE = 2
 
-stdout = Console(highlight=False)
-stderr = Console(stderr=True, soft_wrap=True, highlight=False)
+__all__ = ["stderr", "stdout"]  # re-exported: commands print through these consoles
 
 
 class OutputFormat(StrEnum):
@@ -75,8 +89,7 @@ AtOption = Annotated[
 
 def fail(message: str, code: int = EXIT_USAGE) -> NoReturn:
     """Print one clear line on stderr and exit with ``code``."""
-    # Messages quote config keys and feed values ("[platform]", "steps[2]"): not markup.
-    stderr.print(f"[bold red]error:[/] {escape(message)}", markup=True)
+    error_line(message)
     raise typer.Exit(code)
 
 
@@ -101,14 +114,40 @@ def load_cli_settings(config: Path | None) -> Settings:
         return load_settings(config)
 
 
-def load_cli_kit(config: Path | None, templates: Path | None) -> Kit:
-    """Settings, catalog, renderer and planner for a command, from ``--config``/``--templates``."""
+def load_cli_kit(
+    config: Path | None, templates: Path | None, *, sample_platform: bool = False
+) -> Kit:
+    """Settings, catalog, renderer and planner for a command, from ``--config``/``--templates``.
+
+    ``sample_platform=True`` (previews, the demo): without a configured ``[platform]`` the
+    kit signs with the fictional sample lender, and a note on stderr says so. Otherwise a
+    kit without a platform refuses to plan or render (exit 2, ``platform: not configured``).
+    """
+    from remindkit.kit import Kit  # noqa: PLC0415 - see the import above
+
     settings = load_cli_settings(config)
-    return Kit(settings, templates=resolve_templates_dir(templates, settings))
+    if sample_platform:
+        settings = with_sample_platform(settings)[0]
+    with usage_errors():
+        return Kit(settings, templates=resolve_templates_dir(templates, settings))
+
+
+def preview_platform(settings: Settings) -> Platform:
+    """The configured platform, else the sample lender (say so: :func:`note_sample_platform`)."""
+    return with_sample_platform(settings)[0].require_platform()
+
+
+def note_sample_platform(settings: Settings) -> None:
+    """After a preview's output: a note on stderr when it was signed by the fictional sample
+    lender, because none is configured (or the config copied the sample's values)."""
+    if settings.platform is None or settings.platform == sample_platform_settings():
+        note(SAMPLE_PLATFORM_NOTE)
 
 
 def open_cli_kit(config: Path | None, templates: Path | None, store: str | None) -> Kit:
     """A kit whose outbox is ``--store`` (or the config's); a bad store URL exits 2."""
+    from remindkit.kit import Kit  # noqa: PLC0415 - see the import above
+
     settings = load_cli_settings(config)
     if store is not None:
         try:
@@ -116,8 +155,8 @@ def open_cli_kit(config: Path | None, templates: Path | None, store: str | None)
         except ValueError as exc:
             fail(f"--store: {exc}")
         settings = settings.model_copy(update={"store": chosen})
-    kit = Kit(settings, templates=resolve_templates_dir(templates, settings))
     with usage_errors():
+        kit = Kit(settings, templates=resolve_templates_dir(templates, settings))
         kit.outbox  # noqa: B018 - open (and migrate) now: a bad store is a usage error
     return kit
 
@@ -141,5 +180,5 @@ def parse_at(value: str | None) -> datetime | None:
         return None
     try:
         return parse_instant(value)
-    except ValueError as exc:
+    except RemindkitError as exc:
         fail(str(exc))

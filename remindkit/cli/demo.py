@@ -20,6 +20,7 @@ from remindkit.cli.common import (
     TemplatesOption,
     fail,
     load_cli_kit,
+    note_sample_platform,
     stdout,
     usage_errors,
 )
@@ -38,7 +39,7 @@ DEMO_AT = datetime.fromisoformat("2026-12-01T08:30:00+08:00")
 @app.command()
 def demo(config: ConfigOption = None, templates: TemplatesOption = None) -> None:
     """Render every stage for the sample borrowers with the console output, no credentials."""
-    kit = load_cli_kit(config, templates)
+    kit = load_cli_kit(config, templates, sample_platform=True)
     renderer = kit.renderer
     samples = sorted(shipped_samples_dir().glob("*.json"))
     if not samples:
@@ -53,6 +54,7 @@ def demo(config: ConfigOption = None, templates: TemplatesOption = None) -> None
         failures += failed
     stdout.print(f"{len(samples)} 个样例，{failures} 个渲染失败。")
     failures += _demo_plan(kit)
+    note_sample_platform(kit.settings)
     if failures:
         raise typer.Exit(EXIT_FINDINGS)
 

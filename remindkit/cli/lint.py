@@ -10,8 +10,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.markup import escape
-from rich.table import Table
+from rich.text import Text
 
 from remindkit.cli import app
 from remindkit.cli.common import (
@@ -22,14 +21,17 @@ from remindkit.cli.common import (
     TemplatesOption,
     fail,
     load_cli_settings,
+    note_sample_platform,
+    preview_platform,
     print_json,
     resolve_templates_dir,
     stdout,
 )
+from remindkit.cli.output import Cell, grid, paragraph, print_line, print_lines
 from remindkit.lint import Finding, LintReport, default_samples_dir, lint_report
 from remindkit.lint.files import SUFFIX
 
-_SEVERITY_LABEL = {"error": "[bold red]错误[/]", "warning": "[yellow]警告[/]"}
+_SEVERITY_LABEL = {"error": ("错误", "bold red"), "warning": ("警告", "yellow")}
 
 
 @app.command("lint")
@@ -72,7 +74,7 @@ def lint_command(
         fail(f"--samples: {samples} is not a directory")
     report = lint_report(
         targets,
-        platform=settings.platform.to_platform(),
+        platform=preview_platform(settings),
         samples_dir=samples if samples is not None else default_samples_dir(),
     )
     if report.templates == 0:
@@ -81,6 +83,7 @@ def lint_command(
         print_json(report.to_json(show_explained=show_explained))
     else:
         _print_text(report, show_explained=show_explained)
+    note_sample_platform(settings)
     if not report.ok:
         raise typer.Exit(EXIT_FINDINGS)
 
@@ -88,38 +91,33 @@ def lint_command(
 def _print_text(report: LintReport, *, show_explained: bool) -> None:
     shown = [*report.findings, *(report.explained if show_explained else ())]
     shown.sort(key=Finding.sort_key)
-    current = None
-    for finding in shown:
-        if finding.template_id != current:
-            current = finding.template_id
-            stdout.print(f"\n[bold]{escape(current)}[/]")
-        stdout.print(_row(finding))
-    stdout.print()
-    stdout.print(_summary(report, show_explained=show_explained))
+    for template_id in dict.fromkeys(finding.template_id for finding in shown):
+        print_line("")
+        print_line(Text(template_id, style="bold"))
+        rows = [_row(finding) for finding in shown if finding.template_id == template_id]
+        print_lines(grid(("位置", "级别", "规则", "说明"), rows, width=stdout.width, indent=2))
+    print_line("")
+    paragraph(_summary(report, show_explained=show_explained), style=_colour(report))
 
 
-def _row(finding: Finding) -> Table:
-    grid = Table.grid(padding=(0, 1))
-    grid.add_column(justify="right", min_width=6, no_wrap=True)
-    grid.add_column(no_wrap=True)
-    grid.add_column(no_wrap=True, style="cyan")
-    grid.add_column(overflow="fold")
-    where = f"{finding.line} 行" if finding.line else "配置"
-    label = "[dim]已说明[/]" if finding.explained else _SEVERITY_LABEL[finding.severity.value]
-    message = escape(finding.message)
+def _row(finding: Finding) -> list[str | Cell]:
+    where = f"第 {finding.line} 行" if finding.line else "配置"
     if finding.explained:
-        message += f"\n[dim]理由：{escape(finding.explained)}[/]"
-    grid.add_row(where, label, finding.rule.value, message)
-    return grid
+        label = Cell("已说明", "dim")
+        message = f"{finding.message}\n理由：{finding.explained}"
+    else:
+        label = Cell(*_SEVERITY_LABEL[finding.severity.value])
+        message = finding.message
+    return [where, label, Cell(finding.rule.value, "cyan"), message]
+
+
+def _colour(report: LintReport) -> str:
+    return "bold " + ("red" if report.errors else ("yellow" if report.warnings else "green"))
 
 
 def _summary(report: LintReport, *, show_explained: bool) -> str:
-    colour = "red" if report.errors else ("yellow" if report.warnings else "green")
-    text = (
-        f"[bold {colour}]检查了 {report.templates} 个模板："
-        f"{report.errors} 个错误，{report.warnings} 个警告[/]"
-    )
+    text = f"检查了 {report.templates} 个模板：{report.errors} 个错误，{report.warnings} 个警告"
     if report.explained:
         text += f"（另有 {len(report.explained)} 条警告已在模板元数据中说明理由"
         text += "）" if show_explained else "，加 --show-explained 查看）"
-    return text
+    return text + "。"

@@ -9,15 +9,12 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable, Iterator
-from datetime import date
 from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich import box
-from rich.markup import escape
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
-from rich.table import Table
+from rich.text import Text
 
 from remindkit.cli import app
 from remindkit.cli.common import (
@@ -29,11 +26,13 @@ from remindkit.cli.common import (
     TemplatesOption,
     fail,
     load_cli_kit,
+    note_sample_platform,
     parse_at,
     print_json,
     stderr,
     stdout,
 )
+from remindkit.cli.output import Cell, grid, paragraph, print_line, print_lines, warning_line
 from remindkit.clock import SystemClock
 from remindkit.errors import RemindkitError
 from remindkit.feed import FeedItem, read_feed
@@ -66,7 +65,7 @@ def plan_command(
     output: FormatOption = OutputFormat.TEXT,
 ) -> None:
     """Plan reminders for the borrower-local day of --at (default now) and the days after."""
-    kit = load_cli_kit(config, templates)
+    kit = load_cli_kit(config, templates, sample_platform=True)
     when = parse_at(at) or SystemClock().now()
     try:
         items = read_feed(feed)
@@ -74,11 +73,12 @@ def plan_command(
     except RemindkitError as exc:
         fail(str(exc))
     for warning in result.warnings:
-        stderr.print(f"[yellow]warning:[/] {escape(warning)}", markup=True)
+        warning_line(warning)
     if output is OutputFormat.JSON:
         print_json(result.to_json())
     else:
         _print_text(result)
+    note_sample_platform(kit.settings)
     if result.rejected_rows:
         raise typer.Exit(EXIT_FINDINGS)
 
@@ -90,60 +90,63 @@ def with_progress(items: Iterable[FeedItem]) -> Iterator[FeedItem]:
         return
     columns = (SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn())
     with Progress(*columns, console=stderr, transient=True) as progress:
-        task = progress.add_task("reading feed: 0 rows", total=None)
+        task = progress.add_task("读取数据：0 行", total=None)
         count = 0
         for count, item in enumerate(items, start=1):
             if count % _PROGRESS_EVERY == 0:
-                progress.update(task, description=f"reading feed: {count:,} rows")
+                progress.update(task, description=f"读取数据：{count:,} 行")
             yield item
 
 
 def _print_text(result: Plan) -> None:
     statuses = Counter(message.status.value for message in result.messages)
-    stdout.print(
-        f"{len(result.messages)} messages: {statuses['planned']} planned, "
-        f"{statuses['suppressed']} suppressed; {len(result.rejected_rows)} rows rejected"
+    paragraph(
+        f"共 {len(result.messages)} 条消息：计划发送 {statuses['planned']} 条，"
+        f"不发送 {statuses['suppressed']} 条；拒绝 {len(result.rejected_rows)} 行数据。"
     )
     shown = result.messages[:TEXT_ROWS]
     for day in sorted({message.day for message in shown}):
-        stdout.print(_message_table(day, [m for m in shown if m.day == day]))
+        print_line("")
+        print_line(Text(f"{day.isoformat()}（{_WEEKDAYS[day.weekday()]}）", style="bold"))
+        print_lines(_message_rows([m for m in shown if m.day == day]))
     hidden = len(result.messages) - len(shown)
     if hidden > 0:
-        stdout.print(f"… {hidden} more messages (use --format json for all of them)")
+        print_line("")
+        paragraph(f"另有 {hidden} 条消息未列出，用 --format json 查看全部。")
     if result.rejected_rows:
-        stdout.print(_rejected_table(result))
+        print_line("")
+        paragraph("被拒绝的数据行（其余各行照常计划）：", style="bold")
+        print_lines(_rejected_rows(result))
 
 
-def _message_table(day: date, messages: Iterable[PlannedMessage]) -> Table:
-    # One table per borrower-local day, five columns, so rows stay readable in 80 columns:
-    # the template id names stage and channel, fallbacks follow it, the reason follows
-    # the status, and loan ids (the longest) wrap last.
-    table = Table(title=day.isoformat(), title_justify="left", box=box.SIMPLE_HEAD)
-    table.add_column("time", no_wrap=True)
-    table.add_column("borrower", overflow="fold")
-    table.add_column("template", no_wrap=True)
-    table.add_column("status", overflow="fold")
-    table.add_column("loans", overflow="fold", ratio=1)
+_WEEKDAYS = ("周一", "周二", "周三", "周四", "周五", "周六", "周日")
+
+
+def _message_rows(messages: Iterable[PlannedMessage]) -> list[Text]:
+    # Short fixed columns first; reasons and loan ids (the longest) wrap last.
+    rows: list[list[str | Cell]] = []
     for message in messages:
         fallbacks = "".join(f" >{channel.value}" for channel in message.fallback_channels)
-        reason = f": {escape(message.reason)}" if message.reason else ""
-        status = message.status.value
-        table.add_row(
-            message.send_at.strftime("%H:%M%z"),
-            # Feed values are data, not markup: "[b]" in an id must print as typed.
-            escape(message.borrower_id),
-            message.template_id + fallbacks,
-            (status if message.planned else f"[yellow]{status}[/]") + reason,
-            escape(", ".join(message.loan_ids)),
+        style = "" if message.planned else "yellow"
+        details = "、".join(message.loan_ids)
+        if message.reason:
+            details = f"{message.reason} · {details}"
+        rows.append(
+            [
+                message.send_at.strftime("%H:%M%z"),
+                message.borrower_id,
+                message.template_id + fallbacks,
+                Cell(message.status.value, style),
+                details,
+            ]
         )
-    return table
+    headers = ("时间", "借款人", "模板", "状态", "原因 · 借款")
+    return grid(headers, rows, width=stdout.width, indent=2)
 
 
-def _rejected_table(result: Plan) -> Table:
-    table = Table(title="rejected rows", title_justify="left", box=box.SIMPLE_HEAD)
-    table.add_column("row", justify="right")
-    table.add_column("field")
-    table.add_column("reason", overflow="fold")
-    for rejected in result.rejected_rows[:TEXT_ROWS]:
-        table.add_row(str(rejected.row), escape(rejected.field or "-"), escape(rejected.reason))
-    return table
+def _rejected_rows(result: Plan) -> list[Text]:
+    rows = [
+        [str(rejected.row), rejected.field or "-", rejected.reason]
+        for rejected in result.rejected_rows[:TEXT_ROWS]
+    ]
+    return grid(("行", "字段", "原因"), rows, width=stdout.width, indent=2)

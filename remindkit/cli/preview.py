@@ -7,7 +7,6 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.panel import Panel
 from rich.text import Text
 
 from remindkit.cli import app
@@ -20,16 +19,19 @@ from remindkit.cli.common import (
     TemplatesOption,
     fail,
     load_cli_settings,
+    note_sample_platform,
     parse_at,
+    preview_platform,
     print_json,
     resolve_templates_dir,
-    stderr,
     stdout,
     usage_errors,
 )
+from remindkit.cli.output import PHONE_WIDTH, error_line, framed, print_lines, wrap
 from remindkit.clock import SystemClock
 from remindkit.context import PreviewInput, load_preview_input
 from remindkit.errors import TemplateError, TemplateNotFoundError
+from remindkit.models import Channel
 from remindkit.render import MessageContext, Rendered, Renderer, TemplateCatalog
 
 
@@ -56,7 +58,7 @@ def preview(
     settings = load_cli_settings(config)
     catalog = TemplateCatalog(resolve_templates_dir(templates, settings))
     with usage_errors():
-        given = load_preview_input(context, settings.platform.to_platform())
+        given = load_preview_input(context, preview_platform(settings))
     now = parse_at(at) or given.now or SystemClock().now()
     rendered = _render(catalog, given, template_id, now, locale or settings.locale)
     limit = catalog.get(rendered.template_id, rendered.locale).meta.max_parts
@@ -64,11 +66,14 @@ def preview(
         print_json(rendered.as_dict())
     else:
         _print_text(rendered, limit)
-    if rendered.length is not None and rendered.length.segments > limit:
-        stderr.print(
+    too_long = rendered.length is not None and rendered.length.segments > limit
+    if rendered.length is not None and too_long:
+        error_line(
             f"{rendered.template_id}: {rendered.length.segments} SMS parts, "
             f"more than the {limit} its metadata allows (max_parts)"
         )
+    note_sample_platform(settings)
+    if too_long:
         raise typer.Exit(EXIT_FINDINGS)
 
 
@@ -86,14 +91,16 @@ def _render(
 
 
 def _print_text(rendered: Rendered, limit: int) -> None:
-    heading = f"{rendered.template_id} · {rendered.locale} · 版本 {rendered.variant}"
-    if rendered.text is not None and rendered.length is not None:
+    kind = "短信" if rendered.channel is Channel.SMS else "推送"
+    heading = f"{rendered.template_id} · {rendered.locale} · 版本 {rendered.variant} · {kind}"
+    if rendered.length is not None:
         length = rendered.length
-        over = length.segments > limit
-        summary = f"{length.chars} 字 · {length.encoding} · {length.segments} 条" + (
-            f"（超过允许的 {limit} 条）" if over else ""
-        )
-        stdout.print(Panel(Text(rendered.text), title=heading, subtitle=summary, expand=False))
-        return
-    body = Text(rendered.title or "", style="bold") + Text("\n") + Text(rendered.body or "")
-    stdout.print(Panel(body, title=heading, subtitle="推送通知", expand=False))
+        summary = f"{length.chars} 字 · {length.encoding} · {length.segments} 条短信"
+        if length.segments > limit:
+            summary += f"（超过元数据允许的 {limit} 条）"
+        body = [Text(line) for line in wrap(rendered.text, PHONE_WIDTH)]
+    else:
+        summary = "推送通知：标题和正文"
+        body = [Text(line, style="bold") for line in wrap(rendered.title or "", PHONE_WIDTH)]
+        body += [Text(line) for line in wrap(rendered.body or "", PHONE_WIDTH)]
+    print_lines(framed(heading, body, summary, width=stdout.width))

@@ -73,14 +73,14 @@ def run_command(
             report = kit.run_once(with_progress(items), at=when, days=days)
     except RemindkitError as exc:
         fail(str(exc))
-    for warning in report.plan.warnings:
+    for warning in report.warnings:
         stderr.print(f"[yellow]提示：[/]{warning}", markup=True, highlight=False)
     if output is OutputFormat.JSON:
         print_json(
             {
                 "rejected_rows": [
                     {"row": r.row, "field": r.field, "reason": r.reason}
-                    for r in report.plan.rejected_rows
+                    for r in report.rejected_rows
                 ],
                 "enqueued": {
                     "inserted": report.enqueued.inserted,

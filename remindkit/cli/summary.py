@@ -26,11 +26,10 @@ OUTCOME_LABELS = {
 
 
 def run_summary(report: RunReport) -> str:
-    plan = report.plan
     queued = report.enqueued
     lines = [
-        f"计划：{len(plan.messages)} 条消息（{len(plan.planned)} 条待发，"
-        f"{len(plan.suppressed)} 条不发）；拒绝 {len(plan.rejected_rows)} 行",
+        f"计划：{report.planned + report.suppressed} 条消息（{report.planned} 条待发，"
+        f"{report.suppressed} 条不发）；拒绝 {len(report.rejected_rows)} 行",
         f"发件箱：新增 {queued.inserted} 条，已存在 {queued.already_known} 条",
     ]
     if report.statuses.cancelled or report.statuses.thanked:
@@ -42,7 +41,7 @@ def run_summary(report: RunReport) -> str:
         lines.append(
             f"清理：{report.reaped_unknown} 条发送中断记为 unknown，{report.reaped_expired} 条过期"
         )
-    for row in plan.rejected_rows[:20]:
+    for row in report.rejected_rows[:20]:
         lines.append(f"  第 {row.row} 行 {escape(row.field or '-')}：{escape(row.reason)}")
     return "\n".join(lines)
 

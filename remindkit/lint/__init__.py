@@ -15,11 +15,11 @@ from __future__ import annotations
 from collections.abc import Iterable
 from pathlib import Path
 
-from remindkit.config import PlatformSettings
 from remindkit.lint.contexts import Sample, WorstCase
 from remindkit.lint.engine import LintSetup, lint_paths, lint_text
 from remindkit.lint.findings import RULE_IDS, Finding, LintReport, Rule, Severity
 from remindkit.models import Platform
+from remindkit.resources import sample_platform
 
 __all__ = [
     "RULE_IDS",
@@ -58,14 +58,14 @@ def lint_report(
 ) -> LintReport:
     """Lint template files or directories (a template root, a locale dir, or ``.j2`` files).
 
-    ``platform`` signs the SMS (default: the built-in platform settings); ``samples_dir``
+    ``platform`` signs the SMS (default: the fictional sample lender); ``samples_dir``
     holds the preview contexts rendered for every template (default:
     :func:`default_samples_dir`); ``worst_case`` declares the maximum variable lengths.
     """
     if isinstance(paths, str | Path):
         paths = [paths]
     setup = LintSetup.create(
-        platform or PlatformSettings().to_platform(),
+        platform or sample_platform(),
         samples_dir if samples_dir is not None else default_samples_dir(),
         worst_case,
     )

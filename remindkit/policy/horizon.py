@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from datetime import date, datetime, timedelta
 
-from remindkit.models import require_aware, zone_for
+from remindkit.errors import ArgumentError
+from remindkit.models import require_aware, require_in_range, zone_for
 from remindkit.policy.cadence import Cadence
 from remindkit.policy.schedule import Hit, StepSchedule
 
@@ -22,8 +23,11 @@ class Horizon:
 
     def __init__(self, at: datetime, days: int = 1) -> None:
         require_aware(at, "at")
+        require_in_range(at, "at")
+        if isinstance(days, bool) or not isinstance(days, int):
+            raise TypeError(f"days: expected an int, got {type(days).__name__}")
         if not 1 <= days <= MAX_DAYS:
-            raise ValueError(f"days must be 1..{MAX_DAYS}, got {days}")
+            raise ArgumentError("days", f"must be 1–{MAX_DAYS}, got {days}")
         self.at = at
         self.length = days
         self._days: dict[str, tuple[date, ...]] = {}

@@ -21,6 +21,7 @@ import jinja2
 from jinja2.exceptions import SecurityError
 
 from remindkit.errors import (
+    ArgumentError,
     TemplateError,
     TemplateSecurityError,
     TemplateSyntaxError,
@@ -56,20 +57,21 @@ class MessageContext:
 
     def __post_init__(self) -> None:
         if not self.installments:
-            raise ValueError("a message context needs at least one installment")
+            raise ArgumentError("installments", "a message context needs at least one installment")
         require_aware(self.now, "now")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Rendered:
-    """A rendered message: SMS text with its signature, or a push title and body."""
+    """A rendered message: what the phone shows in ``text`` — an SMS with its signature, or
+    a push's title and body on two lines — and for a push ``title`` and ``body`` apart."""
 
     template_id: str
     group_id: str
     channel: Channel
     locale: str
     variant: str
-    text: str | None = None
+    text: str
     title: str | None = None
     body: str | None = None
     length: SmsLength | None = None
@@ -187,7 +189,7 @@ class Renderer:
         variables = self.variables(context)
         if template.channel is Channel.PUSH:
             title, body = self._render_push(template, variables)
-            return self._rendered(template, title=title, body=body)
+            return self._rendered(template, text=f"{title}\n{body}", title=title, body=body)
         text = self.with_signature(collapse_whitespace(self._run(template, variables)))
         return self._rendered(template, text=text, length=measure_sms(text))
 

@@ -19,7 +19,6 @@ import psycopg
 import pytest
 from sqlalchemy import text
 
-from remindkit.config import default_settings
 from remindkit.dispatch import StatusCheck
 from remindkit.kit import Kit
 from remindkit.models import Channel, Stage, zone_for
@@ -28,7 +27,7 @@ from remindkit.plan import PlannedMessage
 from remindkit.policy.decision import MessageStatus
 from remindkit.policy.keys import message_key
 from remindkit.providers.base import Provider
-from remindkit.testing import FrozenClock, RecordingProvider, make_installment
+from remindkit.testing import FrozenClock, RecordingProvider, demo_settings, make_installment
 
 SERVER = os.environ.get("REMINDKIT_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
 TABLES = ("events", "message_installments", "messages", "installments", "contacts")
@@ -106,6 +105,16 @@ def open_outbox(store_url: str) -> Iterator[OutboxFactory]:
         outbox.close()
 
 
+# The fictional sample lender, for the configs of subprocess tests (never used to send).
+PLATFORM_TOML = """
+[platform]
+name = "禾苗金融"
+signature = "禾苗金融"
+hotline = "400-100-2026"
+app_name = "禾苗金融App"
+repay_url = "https://hm.example.cn/r"
+"""
+
 T0 = datetime.fromisoformat("2026-12-01T10:00:00+08:00")
 CLOSES = datetime.fromisoformat("2026-12-01T20:00:00+08:00")
 
@@ -180,7 +189,7 @@ def make_kit(store_url: str) -> Iterator[KitFactory]:
         **sections: dict[str, object],
     ) -> Kit:
         chosen = provider or RecordingProvider()
-        settings = default_settings()
+        settings = demo_settings()
         for name, values in sections.items():
             part = getattr(settings, name).model_copy(update=values)
             settings = settings.model_copy(update={name: part})

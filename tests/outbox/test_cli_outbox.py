@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
+from conftest import PLATFORM_TOML
 from typer.testing import CliRunner
 
 from remindkit.cli import _register, app
@@ -20,7 +21,7 @@ AT = "2026-12-01T10:00:00+08:00"
 def config(tmp_path: Path) -> Path:
     path = tmp_path / "remindkit.toml"
     path.write_text(
-        '[providers]\nsms = "file"\npush = "file"\n\n'
+        PLATFORM_TOML + '[providers]\nsms = "file"\npush = "file"\n\n'
         f'[providers.file]\npath = "{tmp_path / "sent.jsonl"}"\n',
         encoding="utf-8",
     )

@@ -16,14 +16,14 @@ WORKER = """
 import sys, time
 from pathlib import Path
 from datetime import datetime
-from remindkit.config import default_settings
+from remindkit.testing import demo_settings
 from remindkit.kit import Kit
 from remindkit.models import Channel
 from remindkit.testing import RecordingOptions, RecordingProvider
 
 url, journal, ready, go, at = sys.argv[1:6]
 provider = RecordingProvider(RecordingOptions(journal=Path(journal), latency_seconds=0.002))
-settings = default_settings()
+settings = demo_settings()
 dispatch = settings.dispatch.model_copy(update={"workers": 8, "batch_size": 25})
 settings = settings.model_copy(update={"dispatch": dispatch})
 kit = Kit(settings, store=url, providers={Channel.SMS: provider, Channel.PUSH: provider})

@@ -13,6 +13,8 @@ from collections import Counter
 from datetime import datetime, timedelta
 from pathlib import Path
 
+from conftest import PLATFORM_TOML
+
 from remindkit.outbox.states import MessageState
 from remindkit.outbox.store import Outbox
 
@@ -36,7 +38,8 @@ def write_feed(path: Path) -> None:
 
 def write_config(path: Path, journal: Path) -> None:
     path.write_text(
-        f"""
+        PLATFORM_TOML
+        + f"""
 [providers]
 sms = "recording"
 push = "recording"

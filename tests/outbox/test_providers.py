@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import planned
+from conftest import PLATFORM_TOML, planned
 
 from remindkit.dispatch.delivery import RateLimiter, RetryPolicy, deliver
 from remindkit.errors import (
@@ -153,7 +153,7 @@ def test_a_provider_from_another_installed_package_sends_through_run_once(
     delivered = tmp_path / "acme.txt"
     config = tmp_path / "remindkit.toml"
     config.write_text(
-        '[providers]\nsms = "acme-sms"\npush = "acme-sms"\n\n'
+        PLATFORM_TOML + '[providers]\nsms = "acme-sms"\npush = "acme-sms"\n\n'
         f'[providers.acme-sms]\noutbox = "{delivered}"\n',
         encoding="utf-8",
     )

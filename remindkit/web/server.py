@@ -1,0 +1,90 @@
+"""Serving an app with uvicorn: on a socket bound first, so port 0 gives a known port.
+
+``serve`` blocks until Ctrl-C / SIGTERM (uvicorn's own handling); ``running_server``
+runs an app in a background thread for tests and benchmarks and stops it on exit. Access
+logs are off: a request line may carry the ``?token=`` of the link printed at start-up.
+"""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+import uvicorn
+from starlette.types import ASGIApp
+
+LOOPBACK = "127.0.0.1"
+_START_TIMEOUT = 30.0
+_STOP_TIMEOUT = 10.0
+
+
+@dataclass(frozen=True, slots=True)
+class Bound:
+    """A listening socket and the address it got."""
+
+    sock: socket.socket
+    host: str
+    port: int
+
+    @property
+    def base_url(self) -> str:
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"http://{host}:{self.port}"
+
+
+def bind(host: str = LOOPBACK, port: int = 0) -> Bound:
+    """A socket listening on ``host:port``; port 0 picks a free one. Raises ``OSError``."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((host, port))
+        sock.listen(128)
+    except OSError:
+        sock.close()
+        raise
+    return Bound(sock, host, sock.getsockname()[1])
+
+
+def _server(app: ASGIApp) -> uvicorn.Server:
+    config = uvicorn.Config(
+        app, log_level="warning", access_log=False, lifespan="off", server_header=False
+    )
+    return uvicorn.Server(config)
+
+
+def serve(app: ASGIApp, bound: Bound) -> None:
+    """Serve ``app`` on ``bound`` until interrupted."""
+    _server(app).run(sockets=[bound.sock])
+
+
+@contextmanager
+def running_server(app: ASGIApp, host: str = LOOPBACK) -> Iterator[str]:
+    """Serve ``app`` on a free port of ``host`` in a thread; yields the base URL."""
+    bound = bind(host)
+    server = _server(app)
+    thread = threading.Thread(
+        target=server.run, kwargs={"sockets": [bound.sock]}, name="remindkit-web", daemon=True
+    )
+    thread.start()
+    try:
+        _wait_started(server, thread)
+        yield bound.base_url
+    finally:
+        server.should_exit = True
+        thread.join(_STOP_TIMEOUT)
+        bound.sock.close()
+
+
+def _wait_started(server: uvicorn.Server, thread: threading.Thread) -> None:
+    deadline = time.monotonic() + _START_TIMEOUT
+    while not server.started:
+        if not thread.is_alive():
+            raise RuntimeError("the web server stopped while starting")
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"the web server did not start within {_START_TIMEOUT:.0f} s")
+        time.sleep(0.01)
