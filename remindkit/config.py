@@ -225,9 +225,11 @@ PLATFORM_MISSING = (
 class PlatformSettings(_Frozen):
     """The lender as borrowers see it; ``signature`` is sent as 【signature】 before each SMS.
 
-    Every field but ``offers`` is required: there is no default lender. ``offers`` lists what
-    the lender really offers a borrower who cannot pay in full (分期, 延期, 部分还款, 减免);
-    templates promise only these, and lint checks it (SPEC §13). Default: none.
+    Every field but ``offers`` and ``neutral_address`` is required: there is no default
+    lender. ``offers`` lists what the lender really offers a borrower who cannot pay in full
+    (分期, 延期, 部分还款, 减免); templates promise only these, and lint checks it (SPEC §13).
+    Default: none. ``neutral_address`` is how a borrower of unknown gender is addressed
+    (``尊敬的客户``; default empty: the message opens with 「您好」).
     """
 
     name: str = Field(min_length=1, max_length=40)
@@ -236,6 +238,7 @@ class PlatformSettings(_Frozen):
     app_name: str = Field(min_length=1, max_length=40)
     repay_url: str
     offers: tuple[Offer, ...] = ()
+    neutral_address: str = Field(default="", max_length=8)
 
     @field_validator("signature")
     @classmethod
@@ -256,6 +259,14 @@ class PlatformSettings(_Frozen):
     def _web_url(cls, value: str) -> str:
         if not _URL.fullmatch(value):
             raise config_error(f"expected an http(s) URL, got {shown(value)}")
+        return value
+
+    @field_validator("neutral_address")
+    @classmethod
+    def _not_a_guess(cls, value: str) -> str:
+        # SPEC §13: a borrower whose gender is unknown is never called 先生 or 女士.
+        if "先生" in value or "女士" in value:
+            raise config_error("must not guess a gender (no 先生/女士): e.g. 尊敬的客户, or empty")
         return value
 
     @field_validator("offers")

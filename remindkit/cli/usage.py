@@ -23,8 +23,6 @@ from typing import Any, NoReturn
 import typer
 import typer.core
 
-from remindkit.cli.output import error_line
-
 EXIT_USAGE = 2
 _INVALID = re.compile(r"\AInvalid value for (?:'([^']+)'|(\S+)): (.*)\Z", re.DOTALL)
 _PYDANTIC_PREFIXES = ("Value error, ", "Assertion failed, ")
@@ -127,6 +125,8 @@ def _report(exc: typer.TyperException) -> int:
         # ``remindkit`` alone: the help is the answer, printed as --help prints it.
         sys.stderr.write(exc.format_message() + "\n")
         return int(code)
+    from remindkit.cli.output import error_line  # noqa: PLC0415 - only on an error (start-up)
+
     error_line(usage_message(exc.format_message()))
     return int(code)
 

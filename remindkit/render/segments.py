@@ -102,6 +102,8 @@ _length: Final = lru_cache(maxsize=4096)(SmsLength)
 
 def measure_sms(text: str) -> SmsLength:
     """Characters, encoding and parts of `text` (the full SMS, 【signature】 included)."""
+    if not isinstance(text, str):
+        raise TypeError(f"text: expected str, got {type(text).__name__}")
     if _NON_GSM7.search(text) is None:
         return _measure_gsm7(text)
     if JOINING.search(text) is None:
