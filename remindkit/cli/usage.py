@@ -69,6 +69,17 @@ def relabel(command: Any) -> None:
         return params
 
     command.get_params = get_params
+    if hasattr(command, "list_commands") and not isinstance(command, ReadableGroup):
+        # A sub-app (``remindkit outbox list``): its own commands are relabelled likewise.
+        found = command.get_command
+
+        def get_command(ctx: Any, cmd_name: str) -> Any:
+            sub = found(ctx, cmd_name)
+            if sub is not None:
+                relabel(sub)
+            return sub
+
+        command.get_command = get_command
 
 
 def _relabel_param(param: Any) -> None:
