@@ -8,7 +8,8 @@
     ├── ConfigError                   stop and tell the operator (names the config key)
     ├── InputError                    the data is wrong: fix it, the rest of the work goes on
     │   ├── FieldError                one field of a context or feed row (names the field)
-    │   └── FeedRowError              one feed row (row number + field)
+    │   ├── FeedRowError              one feed row (row number + field)
+    │   └── UnsafePathError           a path that leaves its directory (`..`, absolute, symlink)
     ├── TemplateError                 a template is wrong: the content team fixes it
     │   ├── TemplateNotFoundError     unknown template id (with close matches)
     │   ├── TemplateSyntaxError       Jinja syntax or metadata block (template + line)
@@ -76,6 +77,16 @@ class FeedRowError(InputError):
         self.field = field
         self.reason = reason
         super().__init__(f"row {row}: {field}: {reason}")
+
+
+class UnsafePathError(InputError):
+    """A requested path is refused: it is absolute, climbs out with ``..``, or resolves
+    (through a symlink) outside the directory it must stay in."""
+
+    def __init__(self, path: str, reason: str) -> None:
+        self.path = path
+        self.reason = reason
+        super().__init__(f"{path}: {reason}")
 
 
 class TemplateError(RemindkitError):

@@ -17,6 +17,7 @@ COMMANDS = {
     "purge": "remindkit.cli.outbox",
     "run": "remindkit.cli.run",
     "status": "remindkit.cli.outbox",
+    "studio": "remindkit.cli.studio",
 }
 # Options of the program itself that print and exit without a command.
 _ALONE = frozenset({"--version"})

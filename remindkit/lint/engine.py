@@ -79,13 +79,14 @@ class LintSetup:
 
 def lint_paths(paths: Iterable[Path], setup: LintSetup) -> LintReport:
     files = [found for path in paths for found in discover(Path(path))]
-    findings = _setup_findings(setup)
+    findings = setup_findings(setup)
     for path in files:
         findings += lint_file(path, setup)
     return LintReport.of(findings, templates=len(files), lengths=setup.lengths)
 
 
-def _setup_findings(setup: LintSetup) -> list[Finding]:
+def setup_findings(setup: LintSetup) -> list[Finding]:
+    """Findings of the setup itself: unusable sample files, a signature carriers refuse."""
     findings = [
         Finding(
             template_id=problem.path.name,
@@ -103,8 +104,14 @@ def _setup_findings(setup: LintSetup) -> list[Finding]:
 
 
 # -- one file ---------------------------------------------------------------------------------
-def lint_file(path: Path, setup: LintSetup) -> list[Finding]:
-    template, findings = read_template(path)
+def lint_file(path: Path, setup: LintSetup, draft: str | None = None) -> list[Finding]:
+    """Every finding of one file; ``draft`` lints that text in the file's place.
+
+    The setup's renderers cache compiled templates by path: lint a draft with a setup
+    whose ``renderers`` are fresh, or the file's previous text may be rendered instead.
+    """
+    raw = None if draft is None else draft.encode("utf-8")
+    template, findings = read_template(path, raw)
     if template is None:
         return findings
     source = read_source(setup.environment, template.source, template.meta_end_line + 1)
