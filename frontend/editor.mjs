@@ -79,6 +79,12 @@ export function setText(view, doc) {
   view.setState(EditorState.create({ doc, extensions: extensions(view.remindkitOptions) }));
 }
 
+/** Replace the whole text as one edit the writer can undo (a reason written into the
+ * metadata, for instance). */
+export function replaceText(view, doc) {
+  view.dispatch({ changes: { from: 0, to: view.state.doc.length, insert: doc } });
+}
+
 export function getText(view) {
   return view.state.doc.toString();
 }

@@ -287,7 +287,15 @@ def test_a_warning_needs_its_reason_in_the_metadata(client: TestClient, template
     assert refused.status_code == 422
     blockers = refused.json()["check"]["blockers"]
     assert any("tone" in b and "理由" in b for b in blockers)
-    explained = urgent.replace("lint: {}", 'lint: {tone: "法务同意：逾期 8 天后需明确提醒"}')
+    response = post(
+        client,
+        "/api/explain",
+        {"template_id": "overdue/sms", "source": urgent, "rule": "tone", "reason": "法务同意"},
+    )
+    assert response.status_code == 200, response.text
+    explained = response.json()["source"]
+    assert explained != urgent
+    assert (templates / "zh_CN/overdue/sms.j2").read_text(encoding="utf-8") == data["source"]
     accepted = post(
         client,
         "/api/save",
@@ -295,6 +303,13 @@ def test_a_warning_needs_its_reason_in_the_metadata(client: TestClient, template
     )
     assert accepted.status_code == 200, accepted.text
     assert lint_report([templates / "zh_CN/overdue/sms.j2"], samples_dir=shipped_samples_dir()).ok
+
+
+def test_explaining_refuses_bad_ids_and_reasons(client: TestClient) -> None:
+    body = {"template_id": "../x/sms", "source": "x", "rule": "tone", "reason": "y"}
+    assert post(client, "/api/explain", body).status_code == 403
+    body |= {"template_id": "overdue/sms", "rule": "tone", "reason": "#} 泄露"}
+    assert post(client, "/api/explain", body).status_code == 400
 
 
 def test_a_file_changed_on_disk_since_it_was_opened_is_not_overwritten(

@@ -250,6 +250,38 @@ def test_a_clean_edit_is_saved_after_its_diff_and_lint_agrees(studio: Studio) ->
     assert result.exit_code == 0, result.output
 
 
+def test_a_warning_saves_once_its_reason_is_in_the_metadata(studio: Studio) -> None:
+    from playwright.sync_api import Dialog, expect
+
+    page = studio.page
+    studio.open("overdue/sms")
+    path = studio.file("overdue/sms")
+    studio.caret_at_start_of(body_lines(path.read_text(encoding="utf-8"))[-1])
+    page.keyboard.type("务必")
+    warning = page.locator(".finding-warning[data-rule='tone']")
+    expect(warning).to_have_count(1)
+    page.locator("#save").click()
+    expect(page.locator("#save-blockers")).to_contain_text("没有说明理由")
+    expect(page.locator("#save-confirm")).to_be_disabled()
+    page.locator("#save-cancel").click()
+
+    def answer(dialog: Dialog) -> None:
+        dialog.accept("法务已审：逾期 8 天后需要明确提醒")
+
+    page.once("dialog", answer)
+    warning.locator(".explain").click()
+    explained = page.locator(".finding-explained[data-rule='tone']")
+    expect(explained).to_contain_text("法务已审")
+    expect(page.locator(".cm-content")).to_contain_text('lint: {tone: "法务已审')
+    page.locator("#save").click()
+    expect(page.locator("#save-diff .diff-add").first).to_be_visible()
+    expect(page.locator("#save-confirm")).to_be_enabled()
+    page.locator("#save-confirm").click()
+    expect(page.locator("#save-dialog")).to_be_hidden()
+    report = lint_report([path], samples_dir=shipped_samples_dir())
+    assert (report.errors, report.warnings, len(report.explained)) == (0, 0, 1)
+
+
 def test_switching_the_sample_changes_honorific_and_amount(studio: Studio) -> None:
     from playwright.sync_api import expect
 

@@ -6,6 +6,7 @@
 ``GET /api/templates``            the list: stage → channel → variant, lint status, parts
 ``GET /api/template?id=…``        one file's text and digest, its variants and samples
 ``POST /api/check``               a draft: findings, phone preview, the variants side by side
+``POST /api/explain``             a draft with a warning's reason written into its metadata
 ``POST /api/diff``                a draft against the file on disk, and whether it may be saved
 ``POST /api/save``                write the draft (clean, unchanged on disk since opened)
 ``POST /api/variants``            a new variant copied from an existing template
@@ -39,6 +40,7 @@ from remindkit.render.filters import FILTERS
 from remindkit.render.sandbox import ALLOWED_BUILTIN_FILTERS
 from remindkit.studio.checks import DraftChecker, SampleChoice
 from remindkit.studio.index import TemplateIndex
+from remindkit.studio.reasons import ReasonError, with_reason
 from remindkit.studio.views import (
     CHANNEL_LABELS,
     check_json,
@@ -91,6 +93,7 @@ class StudioRoutes:
             Route("/api/templates", self.templates),
             Route("/api/template", self.template),
             Route("/api/check", self.check, methods=["POST"]),
+            Route("/api/explain", self.explain, methods=["POST"]),
             Route("/api/diff", self.diff, methods=["POST"]),
             Route("/api/save", self.save, methods=["POST"]),
             Route("/api/variants", self.create_variant, methods=["POST"]),
@@ -198,6 +201,20 @@ class StudioRoutes:
             stored = self.workspace.read(other_id)
             variants.append(self.checker.template(stored.path, stored.text))
         return sorted(variants, key=lambda t: t.variant)
+
+    async def explain(self, request: Request) -> Response:
+        data = await _json_body(request)
+        return await _guarded(lambda: self._explain(data))
+
+    def _explain(self, data: dict[str, Any]) -> Response:
+        template_id, source = _text(data, "template_id"), _source(data)
+        rule, reason = _text(data, "rule"), _text(data, "reason")
+        self.workspace.path_of(template_id)  # an id from the page, checked like every other
+        try:
+            updated = with_reason(template_id, source, rule, reason)
+        except ReasonError as exc:
+            return error_response(400, str(exc))
+        return JSONResponse({"template_id": template_id, "source": updated})
 
     async def diff(self, request: Request) -> Response:
         data = await _json_body(request)

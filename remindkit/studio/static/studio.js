@@ -253,9 +253,31 @@
         el("code", { class: "rule", text: f.rule }),
         el("span", { class: "message", text: f.message }),
         f.explained ? el("span", { class: "reason", text: `理由：${f.explained}` }) : null,
+        kind === "warning" && data.writable
+          ? el("button", { type: "button", class: "explain", onclick: () => explainWarning(f.rule), text: "说明理由…" })
+          : null,
       );
     });
     $("findings").replaceChildren(...items);
+  }
+
+  // A warning accepted on purpose: its reason goes into the metadata (lint: {rule: "why"}),
+  // as one edit in the editor; the writer still reviews the diff before saving.
+  async function explainWarning(rule) {
+    const reason = window.prompt(`为什么可以接受这条警告（${rule}）？理由会写进元数据的 lint，供审核查看。`);
+    if (!reason || !reason.trim()) return;
+    const { ok, data: payload } = await api("/api/explain", {
+      template_id: state.current.template_id,
+      source: Editor.getText(view),
+      rule,
+      reason,
+    });
+    if (!ok) {
+      banner(payload.error);
+      return;
+    }
+    banner("");
+    Editor.replaceText(view, payload.source);
   }
 
   // -- the phone ----------------------------------------------------------------------------
