@@ -34,7 +34,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from datetime import datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -133,7 +133,9 @@ def run_sequential(_folder: Path, options: argparse.Namespace) -> dict[str, Any]
     for message in messages:
         rendered = kit.render(message.template_id, message.installments, now=AT)
         phone = message.installments[0].borrower.phone or ""
-        provider.send(Envelope(key=message.key, channel=message.channel, to=phone, text=rendered.text))
+        provider.send(
+            Envelope(key=message.key, channel=message.channel, to=phone, text=rendered.text)
+        )
     seconds = time.perf_counter() - started
     return {"messages": len(messages), "seconds": seconds}
 
@@ -199,7 +201,8 @@ def _feed(path: Path) -> Any:
 
 def _plan_bench() -> Any:
     spec = importlib.util.spec_from_file_location("plan_bench", HERE / "plan.py")
-    assert spec and spec.loader
+    assert spec is not None
+    assert spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
@@ -235,14 +238,16 @@ def report(results: dict[str, list[dict[str, Any]]], options: argparse.Namespace
     def rate(case: str, pick: Any) -> float:
         return pick(r["messages"] / r["seconds"] for r in results[case])
 
-    print(f"remindkit bench/dispatch.py · {options.rounds} round(s) · load {os.getloadavg()[0]:.1f}")
-    print(f"{'case':<12} {'messages':>9} {'min s':>8} {'median s':>9} {'msg/s (median)':>15} {'peak RSS':>9}")
+    load = os.getloadavg()[0]
+    print(f"remindkit bench/dispatch.py · {options.rounds} round(s) · load {load:.1f}")
+    widths = {"messages": 9, "min s": 9, "median s": 9, "msg/s (median)": 14, "peak RSS": 9}
+    print(f"{'case':<12} " + " ".join(f"{name:>{width}}" for name, width in widths.items()))
     for case, rows in results.items():
         seconds = [r["seconds"] for r in rows]
         print(
-            f"{case:<12} {rows[0]['messages']:>9,} {min(seconds):>8.2f} "
-            f"{statistics.median(seconds):>9.2f} {rate(case, statistics.median):>15,.0f} "
-            f"{max(r['rss'] for r in rows):>7.0f} MB"
+            f"{case:<12} {rows[0]['messages']:>9,} {min(seconds):>9.2f} "
+            f"{statistics.median(seconds):>9.2f} {rate(case, statistics.median):>14,.0f} "
+            f"{max(r['rss'] for r in rows):>6.0f} MB"
         )
     if "dispatch" in results and "sequential" in results:
         ratio = rate("dispatch", statistics.median) / rate("sequential", statistics.median)
@@ -252,10 +257,10 @@ def report(results: dict[str, list[dict[str, Any]]], options: argparse.Namespace
         print(f"outbox enqueue vs APScheduler job store: {ratio:.0f}× (target ≥ 50×)")
     if "plan_outbox" in results:
         row = min(results["plan_outbox"], key=lambda r: r["seconds"])
+        peak = max(r["rss"] for r in results["plan_outbox"])
         print(
             f"plan {row['rows']:,} rows into the outbox: {row['seconds']:.1f} s, "
-            f"{row['messages']:,} messages, peak {max(r['rss'] for r in results['plan_outbox']):.0f} MB "
-            "(target ≤ 60 s, ≤ 400 MB)"
+            f"{row['messages']:,} messages, peak {peak:.0f} MB (target ≤ 60 s, ≤ 400 MB)"
         )
 
 
@@ -274,7 +279,10 @@ def main() -> None:
         child(options.child, options)
         return
     cases = [case for case in options.cases.split(",") if case]
-    argv = [f"--{name}={getattr(options, name)}" for name in ("messages", "sequential", "workers", "jobs", "rows")]
+    argv = [
+        f"--{name}={getattr(options, name)}"
+        for name in ("messages", "sequential", "workers", "jobs", "rows")
+    ]
     results: dict[str, list[dict[str, Any]]] = {case: [] for case in cases}
     for number in range(options.rounds):
         shift = number % len(cases)

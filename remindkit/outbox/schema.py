@@ -21,6 +21,7 @@ come back timezone-aware.
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import (
@@ -43,6 +44,7 @@ from sqlalchemy.types import TypeEngine
 metadata = MetaData()
 
 
+@lru_cache(maxsize=4096)  # a plan's messages share a few send times and window ends
 def sqlite_text(value: datetime) -> str:
     """How SQLite holds an instant: naive UTC, fixed-width ISO text, so text order is time
     order (``2026-12-01 02:00:00.000000``)."""

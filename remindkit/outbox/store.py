@@ -53,6 +53,9 @@ from remindkit.outbox.values import (
 from remindkit.outbox.writes import enqueue_batch, flag_recipient, insert_message
 from remindkit.plan import PlannedMessage
 
+# Messages per enqueue transaction: the driver takes each table's rows in one executemany.
+ENQUEUE_BATCH = 2000
+
 __all__ = [
     "BATCH",
     "Contact",
@@ -115,7 +118,7 @@ class Outbox:
         """Insert the messages whose keys are new; known keys are never reset (a planned one
         gets the planner's fresher snapshot of its installments)."""
         total = EnqueueResult()
-        for batch in chunks(planned):
+        for batch in chunks(planned, ENQUEUE_BATCH):
             with self.transaction() as connection:
                 total += enqueue_batch(connection, batch, now, self.worker)
         return total

@@ -12,9 +12,10 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Connection, Table, bindparam, func, select, tuple_, update
+from sqlalchemy import Connection, Table, bindparam, func, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -33,17 +34,20 @@ from remindkit.outbox.values import EnqueueResult, StatusUpdate
 from remindkit.plan import PlannedMessage
 from remindkit.render.catalog import split_template_id
 
-MESSAGE_COLUMNS = tuple(column.name for column in messages.columns)
+MESSAGE_COLUMNS = (
+    "key", "state", "origin", "parent_key", "borrower_id", "loan_ids", "stage", "template_id",
+    "variant", "channel", "fallbacks", "day", "timezone", "send_at", "not_after",
+    "next_attempt_at", "attempts", "lease_owner", "lease_expires_at", "provider",
+    "provider_message_id", "address", "error_code", "reason", "text", "title", "template_hash",
+    "context", "created_at", "created_by", "updated_at", "sent_at",
+)  # fmt: skip
 LINK_COLUMNS = ("message_key", "loan_id", "installment_no")
 
 
 def enqueue_batch(
     connection: Connection, batch: list[PlannedMessage], now: datetime, worker: str
 ) -> EnqueueResult:
-    keys = [message.key for message in batch]
-    known = set(
-        connection.execute(select(messages.c.key).where(messages.c.key.in_(keys))).scalars()
-    )
+    known = _existing_keys(connection, [message.key for message in batch])
     fresh = [message for message in batch if message.key not in known]
     if fresh:
         text_times = not is_postgresql(connection)
@@ -126,52 +130,91 @@ def message_values(
 ) -> tuple[Any, ...]:
     """The ``messages`` row of a planned message, in ``MESSAGE_COLUMNS`` order, as the driver
     takes it (``text_times``, for SQLite: times as :func:`sqlite_text`, the day as ISO text)."""
-    _, _, variant = split_template_id(message.template_id)
+    variant = _variant(message.template_id)
     state = MessageState.PLANNED if message.planned else MessageState.SUPPRESSED
     moment = sqlite_text if text_times else _utc
     send_at = moment(message.send_at)
     created = moment(now)
-    row = {
-        "key": message.key,
-        "state": state.value,
-        "origin": origin.value,
-        "parent_key": parent_key,
-        "borrower_id": message.borrower_id,
-        "loan_ids": json.dumps(list(message.loan_ids), ensure_ascii=False),
-        "stage": message.stage.value,
-        "template_id": message.template_id,
-        "variant": variant,
-        "channel": message.channel.value,
-        "fallbacks": join_channels(message.fallback_channels),
-        "day": message.day.isoformat() if text_times else message.day,
+    # In the order of MESSAGE_COLUMNS (the schema's column order; a test holds them equal).
+    return (
+        message.key,
+        state.value,
+        origin.value,
+        parent_key,
+        message.borrower_id,
+        json.dumps(list(message.loan_ids), ensure_ascii=False),
+        message.stage.value,
+        message.template_id,
+        variant,
+        message.channel.value,
+        join_channels(message.fallback_channels),
+        message.day.isoformat() if text_times else message.day,
         # The zone the planner used for the borrower's day (a ZoneInfo), else the borrower's.
-        "timezone": getattr(message.send_at.tzinfo, "key", None)
-        or message.installments[0].borrower.timezone,
-        "send_at": send_at,
-        "not_after": moment(message.not_after),
-        "next_attempt_at": send_at,
-        "attempts": 0,
-        "lease_owner": None,
-        "lease_expires_at": None,
-        "provider": None,
-        "provider_message_id": None,
-        "address": None,
-        "error_code": None,
-        "reason": message.reason,
-        "text": None,
-        "title": None,
-        "template_hash": None,
-        "context": snapshot(message.installments),
-        "created_at": created,
-        "created_by": worker,
-        "updated_at": created,
-        "sent_at": None,
-    }
-    return tuple(row[name] for name in MESSAGE_COLUMNS)
+        getattr(message.send_at.tzinfo, "key", None) or message.installments[0].borrower.timezone,
+        send_at,
+        moment(message.not_after),
+        send_at,  # next_attempt_at
+        0,  # attempts
+        None,  # lease_owner
+        None,  # lease_expires_at
+        None,  # provider
+        None,  # provider_message_id
+        None,  # address
+        None,  # error_code
+        message.reason,
+        None,  # text
+        None,  # title
+        None,  # template_hash
+        snapshot(message.installments),
+        created,
+        worker,  # created_by
+        created,  # updated_at
+        None,  # sent_at
+    )
+
+
+@lru_cache(maxsize=256)
+def _variant(template_id: str) -> str:
+    return split_template_id(template_id)[2]
 
 
 def _utc(value: datetime) -> datetime:
     return value.astimezone(UTC)
+
+
+def _existing_keys(connection: Connection, keys: list[str]) -> set[str]:
+    """Which of ``keys`` the outbox has (plain SQL: this runs for every enqueued batch)."""
+    if is_postgresql(connection):
+        rows = connection.exec_driver_sql("SELECT key FROM messages WHERE key = ANY(%s)", (keys,))
+    else:
+        marks = ", ".join("?" * len(keys))
+        rows = connection.exec_driver_sql(
+            f"SELECT key FROM messages WHERE key IN ({marks})", tuple(keys)
+        )
+    return {str(key) for (key,) in rows}
+
+
+def _stored_statuses(
+    connection: Connection, refs: list[tuple[str, int]]
+) -> list[tuple[str, int, str]]:
+    """The recorded statuses of those of ``refs`` the outbox has heard about."""
+    loans = [loan_id for loan_id, _ in refs]
+    numbers = [number for _, number in refs]
+    if is_postgresql(connection):
+        sql = (
+            "SELECT i.loan_id, i.installment_no, i.status FROM installments i "
+            "JOIN unnest(%s::text[], %s::int[]) AS r(loan_id, installment_no) "
+            "ON i.loan_id = r.loan_id AND i.installment_no = r.installment_no"
+        )
+        rows = connection.exec_driver_sql(sql, (loans, numbers))
+    else:
+        pairs = ", ".join(["(?, ?)"] * len(refs))
+        sql = (
+            "SELECT loan_id, installment_no, status FROM installments "
+            f"WHERE (loan_id, installment_no) IN (VALUES {pairs})"
+        )
+        rows = connection.exec_driver_sql(sql, tuple(value for ref in refs for value in ref))
+    return [(str(loan), int(number), str(status)) for loan, number, status in rows]
 
 
 def link_rows(batch: Sequence[PlannedMessage]) -> list[tuple[str, str, int]]:
@@ -191,12 +234,7 @@ def note_installments(
     latest = {item.key: item for m in batch if m.planned for item in m.installments}
     if not latest:
         return
-    pairs = tuple_(installments.c.loan_id, installments.c.installment_no)
-    stored = connection.execute(
-        select(installments.c.loan_id, installments.c.installment_no, installments.c.status).where(
-            pairs.in_(list(latest))
-        )
-    ).all()
+    stored = _stored_statuses(connection, list(latest))
     changed = [
         StatusUpdate(
             loan_id=loan_id,
