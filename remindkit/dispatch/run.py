@@ -13,7 +13,7 @@ import hashlib
 import logging
 import time
 from collections.abc import Sequence
-from concurrent.futures import FIRST_COMPLETED, Future, wait
+from concurrent.futures import ALL_COMPLETED, FIRST_COMPLETED, Future, wait
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
@@ -39,7 +39,7 @@ TEMPLATE_RETRY = timedelta(minutes=5)
 # Past the provider's own timeout, how long a call may still take before it counts as hung.
 HANG_GRACE_SECONDS = 2.0
 # When few calls have finished, wait this long for more, so answers are recorded together.
-GATHER_SECONDS = 0.003
+GATHER_SECONDS = 0.01
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -288,7 +288,8 @@ class DispatchRun:
             wait_for = max(0.0, soonest - time.monotonic())
         done, _ = wait(list(self.inflight), timeout=wait_for, return_when=FIRST_COMPLETED)
         if done and len(done) * 4 < len(live):
-            time.sleep(GATHER_SECONDS)  # more answers are about to come: record them together
+            # More answers are about to come: record them together, in one transaction.
+            wait(list(self.inflight), timeout=GATHER_SECONDS, return_when=ALL_COMPLETED)
         finished = [(self.inflight.pop(f), f) for f in list(self.inflight) if f.done()]
         now = self.clock.now()
         if finished:
