@@ -8,7 +8,8 @@ config errors.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated
 
@@ -35,13 +36,12 @@ from remindkit.cli.common import (
 from remindkit.cli.output import Cell, grid, paragraph, print_line, print_lines, warning_line
 from remindkit.clock import SystemClock
 from remindkit.errors import RemindkitError
-from remindkit.feed import FeedItem, read_feed
+from remindkit.feed import read_feed
 from remindkit.plan import Plan, PlannedMessage
 from remindkit.policy.horizon import MAX_DAYS
 
 # People read the first rows; the whole plan is one --format json away.
 TEXT_ROWS = 500
-_PROGRESS_EVERY = 10_000
 
 FeedOption = Annotated[
     Path,
@@ -68,8 +68,8 @@ def plan_command(
     kit = load_cli_kit(config, templates, sample_platform=True)
     when = parse_at(at) or SystemClock().now()
     try:
-        items = read_feed(feed)
-        result = kit.plan(_with_progress(items), at=when, days=days)
+        with _progress() as report:
+            result = kit.plan(read_feed(feed, progress=report), at=when, days=days)
     except RemindkitError as exc:
         fail(str(exc))
     for warning in result.warnings:
@@ -83,19 +83,20 @@ def plan_command(
         raise typer.Exit(EXIT_FINDINGS)
 
 
-def _with_progress(items: Iterable[FeedItem]) -> Iterator[FeedItem]:
-    """Show rows read on a terminal (SPEC §8); silent when stderr is a pipe or a file."""
+@contextmanager
+def _progress() -> Iterator[Callable[[int], None] | None]:
+    """Rows read, shown on a terminal (SPEC §8); silent when stderr is a pipe or a file."""
     if not stderr.is_terminal:
-        yield from items
+        yield None
         return
     columns = (SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn())
     with Progress(*columns, console=stderr, transient=True) as progress:
         task = progress.add_task("读取数据：0 行", total=None)
-        count = 0
-        for count, item in enumerate(items, start=1):
-            if count % _PROGRESS_EVERY == 0:
-                progress.update(task, description=f"读取数据：{count:,} 行")
-            yield item
+
+        def report(count: int) -> None:
+            progress.update(task, description=f"读取数据：{count:,} 行")
+
+        yield report
 
 
 def _print_text(result: Plan) -> None:
