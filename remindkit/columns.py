@@ -32,7 +32,7 @@ from remindkit.parse import (
     parse_field,
     parse_installment,
 )
-from remindkit.phones import normalise_phone
+from remindkit.phones import CN_MOBILE, normalise_phone
 
 # status, segment, due date, time zone → does the caller want this row's values? (Asked
 # once per distinct answer: it must depend on its arguments alone.)
@@ -60,6 +60,24 @@ _CACHED = (
 _MISS = object()
 
 
+_POSITIONS = (
+    "status",
+    "segment",
+    "due_date",
+    "timezone",
+    "gender",
+    "opted_out",
+    "installment_no",
+    "installments_total",
+    "product",
+    "hardship",
+    "borrower_id",
+    "name",
+    "loan_id",
+    "phone",
+    "push_token",
+    "amount_due",
+)
 _CACHE_ORDER = (
     "status",
     "segment",
@@ -92,7 +110,7 @@ class ColumnParser:
         # takes an absent one (tests pin this): the row is padded with "" for it.
         self._padding = [""] * len(absent)
         where.update({name: width + offset for offset, name in enumerate(absent)})
-        self._at = where
+        self._positions = tuple(where[name] for name in _POSITIONS)
         self._has_extra = not set(self.header) <= KNOWN_FIELDS
         self._caches: dict[str, dict[str, Any]] = {name: {} for name in _CACHED}
         # installment_no and installments_total parse alike: one cache.
@@ -125,53 +143,69 @@ class ColumnParser:
     def _parse(self, values: list[str]) -> Installment | None:  # noqa: PLR0912, PLR0915
         # One function, fields inline, caches as locals (hence its length): it runs for every
         # row of a feed of millions, and a call per field cost more than the field's check.
-        at, miss, seen = self._at, _MISS, self._first_seen
+        miss, seen = _MISS, self._first_seen
         statuses, segments, dates, zones, genders, opt_outs, numbers, products, flags = (
             self._cache_list
         )
-        status = statuses.get(raw := values[at["status"]], miss)
+        (at_status, at_segment, at_due, at_zone, at_gender, at_opt_out, at_number, at_total,
+         at_product, at_hardship, at_borrower, at_name, at_loan, at_phone, at_token,
+         at_amount) = self._positions  # fmt: skip
+        status = statuses.get(raw := values[at_status], miss)
         if status is miss:
             status = seen("status", raw)
-        segment = segments.get(raw := values[at["segment"]], miss)
+        segment = segments.get(raw := values[at_segment], miss)
         if segment is miss:
             segment = seen("segment", raw)
-        due = dates.get(raw := values[at["due_date"]], miss)
+        due = dates.get(raw := values[at_due], miss)
         if due is miss:
             due = seen("due_date", raw)
-        timezone = zones.get(raw := values[at["timezone"]], miss)
+        timezone = zones.get(raw := values[at_zone], miss)
         if timezone is miss:
             timezone = seen("timezone", raw)
-        gender = genders.get(raw := values[at["gender"]], miss)
+        gender = genders.get(raw := values[at_gender], miss)
         if gender is miss:
             gender = seen("gender", raw)
-        opted_out = opt_outs.get(raw := values[at["opted_out"]], miss)
+        opted_out = opt_outs.get(raw := values[at_opt_out], miss)
         if opted_out is miss:
             opted_out = seen("opted_out", raw)
-        number = numbers.get(raw := values[at["installment_no"]], miss)
+        number = numbers.get(raw := values[at_number], miss)
         if number is miss:
             number = seen("installment_no", raw)
-        total = numbers.get(raw := values[at["installments_total"]], miss)
+        total = numbers.get(raw := values[at_total], miss)
         if total is miss:
             total = seen("installments_total", raw)
         if number is not None and total is not None and number > total:
             raise _UnusualSpellingError
-        product = products.get(raw := values[at["product"]], miss)
+        product = products.get(raw := values[at_product], miss)
         if product is miss:
             product = seen("product", raw)
-        hardship = flags.get(raw := values[at["hardship"]], miss)
+        hardship = flags.get(raw := values[at_hardship], miss)
         if hardship is miss:
             hardship = seen("hardship", raw)
-        borrower_id = _text(values[at["borrower_id"]])
-        name = _text(values[at["name"]])
-        loan_id = _text(values[at["loan_id"]])
-        raw = values[at["phone"]]
-        phone = normalise_phone(raw.strip()) if raw else None
-        if raw and phone is None:
-            raise _UnusualSpellingError
-        token = values[at["push_token"]].strip()
+        borrower_id, loan_id = values[at_borrower], values[at_loan]
+        ids = borrower_id + loan_id
+        # Ids such as B0001 and HM2026072284, both at once: nothing to strip or refuse.
+        if not (
+            ids.isascii()
+            and ids.isalnum()
+            and borrower_id
+            and loan_id
+            and len(borrower_id) <= MAX_TEXT
+            and len(loan_id) <= MAX_TEXT
+        ):
+            borrower_id, loan_id = _text(borrower_id), _text(loan_id)
+        name = _text(values[at_name])
+        raw = values[at_phone]
+        if len(raw) == 11 and raw[0] == "1" and raw.isdecimal() and CN_MOBILE.fullmatch(raw):
+            phone: str | None = "+86" + raw  # normalise_phone's answer for 13812345678
+        else:
+            phone = normalise_phone(raw.strip()) if raw else None
+            if raw and phone is None:
+                raise _UnusualSpellingError
+        token = values[at_token].strip()
         if len(token) > MAX_TOKEN:
             raise _UnusualSpellingError
-        amount = values[at["amount_due"]]
+        amount = values[at_amount]
         if _PLAIN_AMOUNT.fullmatch(amount) and amount.lstrip("0") not in _ZERO_AMOUNTS:
             amount_due = None  # the usual "1234.50": made a Decimal only if wanted
         else:
