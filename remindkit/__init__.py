@@ -15,12 +15,16 @@ from remindkit.errors import (
     ArgumentError,
     ConfigError,
     DeliveryError,
+    DeliveryOutcomeUnknownError,
     FeedRowError,
     FieldError,
     InputError,
+    MessageStateError,
+    OutboxError,
     PermanentDeliveryError,
     ProviderConfigError,
     RemindkitError,
+    StoreUnavailableError,
     TemplateError,
     TemplateNotFoundError,
     TemplateSecurityError,
@@ -34,8 +38,10 @@ if TYPE_CHECKING:
     from remindkit.config import PlatformSettings, Settings, load_settings
     from remindkit.feed import FeedItem, RejectedRow, read_feed, read_rows
     from remindkit.kit import Kit
+    from remindkit.outbox.states import MessageState
     from remindkit.parse import parse_installment
     from remindkit.plan import Plan, PlannedMessage
+    from remindkit.providers.base import Envelope, Provider, Receipt
     from remindkit.render import MessageContext, Rendered, SmsLength, measure_sms
 
 # Imported on first use: `remindkit --version` and `remindkit lint` need none of pydantic,
@@ -49,6 +55,10 @@ _LAZY = {
     "read_feed": "remindkit.feed",
     "read_rows": "remindkit.feed",
     "Kit": "remindkit.kit",
+    "MessageState": "remindkit.outbox.states",
+    "Envelope": "remindkit.providers.base",
+    "Provider": "remindkit.providers.base",
+    "Receipt": "remindkit.providers.base",
     "parse_installment": "remindkit.parse",
     "Plan": "remindkit.plan",
     "PlannedMessage": "remindkit.plan",
@@ -84,6 +94,8 @@ __all__ = [
     "Channel",
     "ConfigError",
     "DeliveryError",
+    "DeliveryOutcomeUnknownError",
+    "Envelope",
     "FeedItem",
     "FeedRowError",
     "FieldError",
@@ -92,12 +104,17 @@ __all__ = [
     "Installment",
     "Kit",
     "MessageContext",
+    "MessageState",
+    "MessageStateError",
+    "OutboxError",
     "PermanentDeliveryError",
     "Plan",
     "PlannedMessage",
     "Platform",
     "PlatformSettings",
+    "Provider",
     "ProviderConfigError",
+    "Receipt",
     "RejectedRow",
     "RemindkitError",
     "Rendered",
@@ -105,6 +122,7 @@ __all__ = [
     "SmsLength",
     "Stage",
     "Status",
+    "StoreUnavailableError",
     "TemplateError",
     "TemplateNotFoundError",
     "TemplateSecurityError",

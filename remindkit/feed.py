@@ -98,20 +98,19 @@ class FeedFile(Iterator[FeedItem]):
     A reader that needs the values of some rows only (the planner: rows with something to
     send in its horizon) calls :meth:`select` instead of iterating: every row is still
     validated and every bad row rejected, but installments are built only for the rows
-    ``wanted`` accepts. ``progress`` is called with the row count every
-    :data:`PROGRESS_EVERY` rows.
+    ``wanted`` accepts.
     """
 
     def __init__(
         self,
         path: Path,
         rows: Callable[[Path, Wanted | None, Progress | None], Iterator[FeedItem]],
-        progress: Progress | None = None,
     ) -> None:
         _require_file(path)
         self.path = path
         self._rows = rows
-        self._progress = progress
+        self._progress: Progress | None = None
+        self._done: Callable[[], None] | None = None
         self._iterator: Iterator[FeedItem] | None = None
 
     def __iter__(self) -> FeedFile:
@@ -119,8 +118,14 @@ class FeedFile(Iterator[FeedItem]):
 
     def __next__(self) -> FeedItem:
         if self._iterator is None:
-            self._iterator = self._rows(self.path, None, self._progress)
+            self._iterator = self._read(None)
         return next(self._iterator)
+
+    def watched(self, progress: Progress, done: Callable[[], None]) -> FeedFile:
+        """This feed, calling ``progress`` with the row count every :data:`PROGRESS_EVERY`
+        rows and ``done`` when reading ends."""
+        self._progress, self._done = progress, done
+        return self
 
     @property
     def started(self) -> bool:
@@ -130,29 +135,42 @@ class FeedFile(Iterator[FeedItem]):
         """Rejected rows, and the installments of the valid rows ``wanted`` accepts."""
         if self._iterator is not None:
             raise RuntimeError(f"{self.path}: the feed is already being read")
-        self._iterator = self._rows(self.path, wanted, self._progress)
+        self._iterator = self._read(wanted)
         return self._iterator
 
+    def _read(self, wanted: Wanted | None) -> Iterator[FeedItem]:
+        rows = self._rows(self.path, wanted, self._progress)
+        if self._done is None:
+            return rows
+        return _then(rows, self._done)
 
-def read_feed(path: Path, *, progress: Progress | None = None) -> FeedFile:
+
+def _then(rows: Iterator[FeedItem], done: Callable[[], None]) -> Iterator[FeedItem]:
+    try:
+        yield from rows
+    finally:
+        done()
+
+
+def read_feed(path: Path) -> FeedFile:
     """Read a feed file, choosing the format by suffix (.csv, .jsonl, .ndjson; + .gz)."""
     name = path.name.lower()
     if name.endswith(CSV_SUFFIXES):
-        return read_csv(path, progress=progress)
+        return read_csv(path)
     if name.endswith(JSONL_SUFFIXES):
-        return read_jsonl(path, progress=progress)
+        return read_jsonl(path)
     known = ", ".join(CSV_SUFFIXES + JSONL_SUFFIXES)
     raise InputError(f"{path}: unknown feed format (expected a file ending in {known})")
 
 
-def read_csv(path: Path, *, progress: Progress | None = None) -> FeedFile:
+def read_csv(path: Path) -> FeedFile:
     """Stream a CSV feed: UTF-8 (a BOM is fine), a header row naming the fields of SPEC §3."""
-    return FeedFile(path, _csv_items, progress)
+    return FeedFile(path, _csv_items)
 
 
-def read_jsonl(path: Path, *, progress: Progress | None = None) -> FeedFile:
+def read_jsonl(path: Path) -> FeedFile:
     """Stream a JSON Lines feed: one object per line; blank lines are skipped but counted."""
-    return FeedFile(path, _jsonl_items, progress)
+    return FeedFile(path, _jsonl_items)
 
 
 def _require_file(path: Path) -> None:

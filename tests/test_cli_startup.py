@@ -75,5 +75,5 @@ def test_every_command_module_registers_the_command_of_its_name() -> None:
     registered = {
         command.name or getattr(command.callback, "__name__", "").replace("_", "-")
         for command in app.registered_commands
-    }
+    } | {group.name for group in app.registered_groups}  # command groups: outbox, db
     assert registered == set(COMMANDS)

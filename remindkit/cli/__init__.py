@@ -15,7 +15,8 @@ from typing import Annotated
 import typer
 
 from remindkit import __version__
-from remindkit.cli.usage import ReadableGroup, run
+from remindkit.cli import usage
+from remindkit.cli.usage import ReadableGroup
 
 app = typer.Typer(
     name="remindkit",
@@ -54,4 +55,5 @@ def _register(args: Sequence[str] | None = None) -> None:
 
 def main() -> None:
     _register(sys.argv[1:])
-    run(app)  # one-line usage errors (exit 2) and readable --help labels for every command
+    # usage.run, not a bare name: the ``run`` command's module is remindkit.cli.run.
+    usage.run(app)  # one-line usage errors (exit 2) and readable --help labels for every command

@@ -8,10 +8,16 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 COMMANDS = {
+    "db": "remindkit.cli.db",
     "demo": "remindkit.cli.demo",
     "lint": "remindkit.cli.lint",
+    "outbox": "remindkit.cli.outbox",
     "plan": "remindkit.cli.plan",
     "preview": "remindkit.cli.preview",
+    "purge": "remindkit.cli.outbox",
+    "run": "remindkit.cli.run",
+    "status": "remindkit.cli.outbox",
+    "studio": "remindkit.cli.studio",
 }
 # Options of the program itself that print and exit without a command.
 _ALONE = frozenset({"--version"})

@@ -28,6 +28,7 @@ import typer
 from remindkit.cli.output import error_line, note, stderr, stdout
 from remindkit.clock import parse_instant
 from remindkit.config import Settings, load_settings
+from remindkit.config_delivery import StoreSettings
 from remindkit.errors import RemindkitError
 from remindkit.models import Platform
 from remindkit.resources import (
@@ -70,6 +71,13 @@ TemplatesOption = Annotated[
 ]
 FormatOption = Annotated[
     OutputFormat, typer.Option("--format", help="Output format.", case_sensitive=False)
+]
+StoreOption = Annotated[
+    str | None,
+    typer.Option(
+        "--store",
+        help="Outbox database URL (default: the config's [store] url, else sqlite:///remindkit.db).",
+    ),
 ]
 AtOption = Annotated[
     str | None,
@@ -129,11 +137,33 @@ def preview_platform(settings: Settings) -> Platform:
     return with_sample_platform(settings)[0].require_platform()
 
 
+def uses_sample_platform(settings: Settings) -> bool:
+    """Whether previews are signed by the fictional sample lender: none is configured (or
+    the config copied the sample's values)."""
+    return settings.platform is None or settings.platform == sample_platform_settings()
+
+
 def note_sample_platform(settings: Settings) -> None:
-    """After a preview's output: a note on stderr when it was signed by the fictional sample
-    lender, because none is configured (or the config copied the sample's values)."""
-    if settings.platform is None or settings.platform == sample_platform_settings():
+    """After a preview's output: a note on stderr when it was signed by the sample lender."""
+    if uses_sample_platform(settings):
         note(SAMPLE_PLATFORM_NOTE)
+
+
+def open_cli_kit(config: Path | None, templates: Path | None, store: str | None) -> Kit:
+    """A kit whose outbox is ``--store`` (or the config's); a bad store URL exits 2."""
+    from remindkit.kit import Kit  # noqa: PLC0415 - see the import above
+
+    settings = load_cli_settings(config)
+    if store is not None:
+        try:
+            chosen = settings.store.model_copy(update={"url": StoreSettings.valid_url(store)})
+        except ValueError as exc:
+            fail(f"--store: {exc}")
+        settings = settings.model_copy(update={"store": chosen})
+    with usage_errors():
+        kit = Kit(settings, templates=resolve_templates_dir(templates, settings))
+        kit.outbox  # noqa: B018 - open (and migrate) now: a bad store is a usage error
+    return kit
 
 
 def resolve_templates_dir(option: Path | None, settings: Settings) -> Path:

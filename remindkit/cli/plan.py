@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated
 
@@ -36,7 +35,7 @@ from remindkit.cli.common import (
 from remindkit.cli.output import Cell, grid, paragraph, print_line, print_lines, warning_line
 from remindkit.clock import SystemClock
 from remindkit.errors import RemindkitError
-from remindkit.feed import read_feed
+from remindkit.feed import PROGRESS_EVERY, FeedFile, FeedItem, read_feed
 from remindkit.plan import Plan, PlannedMessage
 from remindkit.policy.horizon import MAX_DAYS
 
@@ -68,8 +67,8 @@ def plan_command(
     kit = load_cli_kit(config, templates, sample_platform=True)
     when = parse_at(at) or SystemClock().now()
     try:
-        with _progress() as report:
-            result = kit.plan(read_feed(feed, progress=report), at=when, days=days)
+        items = read_feed(feed)
+        result = kit.plan(with_progress(items), at=when, days=days)
     except RemindkitError as exc:
         fail(str(exc))
     for warning in result.warnings:
@@ -83,20 +82,37 @@ def plan_command(
         raise typer.Exit(EXIT_FINDINGS)
 
 
-@contextmanager
-def _progress() -> Iterator[Callable[[int], None] | None]:
-    """Rows read, shown on a terminal (SPEC §8); silent when stderr is a pipe or a file."""
+def with_progress(items: Iterable[FeedItem]) -> Iterable[FeedItem]:
+    """Show rows read on a terminal (SPEC §8); silent when stderr is a pipe or a file.
+
+    A feed file stays one (so the planner still builds values only for the rows it wants):
+    its reader reports the count as it goes.
+    """
     if not stderr.is_terminal:
-        yield None
-        return
+        return items
     columns = (SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn())
-    with Progress(*columns, console=stderr, transient=True) as progress:
-        task = progress.add_task("读取数据：0 行", total=None)
+    progress = Progress(*columns, console=stderr, transient=True)
+    task = progress.add_task("读取数据：0 行", total=None)
 
-        def report(count: int) -> None:
-            progress.update(task, description=f"读取数据：{count:,} 行")
+    def report(count: int) -> None:
+        progress.update(task, description=f"读取数据：{count:,} 行")
 
-        yield report
+    progress.start()
+    if isinstance(items, FeedFile):
+        return items.watched(report, progress.stop)
+    return _counted(items, report, progress.stop)
+
+
+def _counted(
+    items: Iterable[FeedItem], report: Callable[[int], None], done: Callable[[], None]
+) -> Iterator[FeedItem]:
+    try:
+        for count, item in enumerate(items, start=1):
+            if not count % PROGRESS_EVERY:
+                report(count)
+            yield item
+    finally:
+        done()
 
 
 def _print_text(result: Plan) -> None:

@@ -73,13 +73,19 @@ class FileName:
         )
 
 
-def read_template(path: Path) -> tuple[TemplateFile | None, list[Finding]]:
-    """The file with its metadata (None when it cannot be read); problems as findings."""
+def read_template(
+    path: Path, raw: bytes | None = None
+) -> tuple[TemplateFile | None, list[Finding]]:
+    """The file with its metadata (None when it cannot be read); problems as findings.
+
+    ``raw`` lints these bytes as if they were the file's (a draft in an editor).
+    """
     name = FileName.of(path)
-    try:
-        raw = path.read_bytes()
-    except OSError as exc:
-        return None, [name.problem(0, f"无法读取文件：{exc.strerror or exc}。")]
+    if raw is None:
+        try:
+            raw = path.read_bytes()
+        except OSError as exc:
+            return None, [name.problem(0, f"无法读取文件：{exc.strerror or exc}。")]
     source, findings = _decode(name, raw)
     try:
         meta, meta_end = parse_metadata(name.template_id, source)
