@@ -70,10 +70,13 @@ class DispatchRun:
         self.inflight: dict[Future[list[Answer]], _Job] = {}
         self.stopped: set[int] = set()
         self.capacity = dispatcher.settings.dispatch.workers * 2
+        self.fallbacks_due = False
 
     def execute(self) -> DispatchReport:
         exhausted = False
         while True:
+            if self.fallbacks_due:  # a fallback row was added, due now: claim again
+                exhausted, self.fallbacks_due = False, False
             room = self._room()
             if not exhausted and room > 0:
                 exhausted = not self._claim_round()
@@ -394,7 +397,7 @@ class DispatchRun:
             return
         if self.outbox.insert_one(planned, now=now, origin=Origin.FALLBACK, parent_key=message.key):
             self.report.counts["fallback"] += 1
-            self.seen.discard(planned.key)
+            self.fallbacks_due = True
 
     def _stop(self, provider: Provider, reason: str) -> None:
         if id(provider) in self.stopped:
