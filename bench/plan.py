@@ -1,29 +1,45 @@
-"""Benchmark ``remindkit plan`` on a synthetic feed (SPEC §10: 1,000,000 rows).
+"""Benchmark planning a large feed beside the floors of reading CSV (SPEC §10, issue 14).
 
-    .venv/bin/python bench/plan.py                      # 1,000,000 rows, all three runs
-    .venv/bin/python bench/plan.py --rows 100000 --days 7
+    .venv/bin/python bench/plan.py                                # 1,000,000 rows, 3 rounds
+    .venv/bin/python bench/plan.py --rows 100000 --days 7 --rounds 5
+    .venv/bin/python bench/plan.py --rows 10000000 --variants floor,stream   # ~25 min
+    .venv/bin/python bench/plan.py --variants floor,read,plan,stream,naive
 
-Generates a CSV feed (seeded, rows in random borrower order), then runs each variant in
-its own process so that peak RSS is that variant's alone:
+Generates a seeded CSV feed into a temporary directory (removed afterwards) in two orders
+holding the same rows: ``grouped`` (sorted by borrower id, as a SQL source with ``ORDER BY
+borrower_id`` gives) and ``shuffled`` (a random permutation of the same lines). Each
+variant runs in a process of its own, so its peak RSS is its own; variants are interleaved
+round by round (A B C, B C A, …), and each figure is the min and median over the rounds.
+Times are measured inside the child from after its imports: CPU seconds (less sensitive
+to other processes than wall time) and wall seconds. The ratio to the ``csv.reader`` floor
+is taken within each round, never between separate runs.
 
-- ``read``: stream the feed through ``remindkit.feed.read_feed`` and do nothing else — the
-  cost of parsing and validating rows, which every planner pays;
-- ``plan``: ``Planner.plan`` over the streamed feed (what ``remindkit plan`` does);
-- ``naive``: a straightforward planner built from the same policy functions: load every
-  row into memory, group by borrower in a dict, check every step of every installment
-  for every day with no caching (time zones built per row, holiday rules evaluated per
-  message).
+Variants:
 
-Prints rows/s, seconds and peak RSS for each, and planning alone (``plan`` − ``read``).
+- ``floor``: ``csv.reader`` by column position, ``Decimal`` of the amount, ``date`` of the
+  due date and a set test of the status per row: what any planner pays to look at a row;
+- ``dictfloor``: the same with ``csv.DictReader`` (a dict per row);
+- ``read``: ``remindkit.feed.read_feed`` alone: every row parsed and validated;
+- ``plan``: ``Planner.plan``, the whole plan held in memory (``remindkit plan``);
+- ``stream``: ``Planner.stream`` consumed message by message (what an outbox does);
+- ``naive``: every row in memory, grouped in a dict, every step of every installment
+  checked against every day with no caching (off by default: ~0.9 GB per million rows).
+
+Every plan variant prints its message count and an order-independent digest of the keys:
+grouped and shuffled feeds must agree, and so must ``plan`` and ``stream``.
 """
 
 from __future__ import annotations
 
 import argparse
 import csv
+import hashlib
 import json
+import os
+import platform as py_platform
 import random
 import resource
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -35,6 +51,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 AT = "2026-12-01T08:30:00+08:00"
+TODAY = date(2026, 12, 1)
 HEADER = (
     "loan_id,installment_no,installments_total,borrower_id,name,gender,phone,push_token,"
     "amount_due,due_date,status,product,timezone,opted_out,segment,hardship"
@@ -44,62 +61,159 @@ GIVEN = "伟芳娜敏静丽强磊军洋勇艳杰娟涛明超秀英华"
 STATUSES = ["due"] * 70 + ["paid"] * 20 + ["plan"] * 5 + ["dispute"] * 3 + ["paused"] * 2
 MOBILE_PREFIXES = ["38", "39", "86", "50", "58", "77", "88", "35"]
 ZONES = ["", ""] * 45 + ["Asia/Urumqi"] * 8 + ["Asia/Hong_Kong", "America/Vancouver"]
+VARIANTS = ("floor", "dictfloor", "read", "plan", "stream", "naive")
+DEFAULT_VARIANTS = "floor,dictfloor,read,plan,stream"
+SHUFFLE_BUCKETS = 64
 
 
-def generate(path: Path, rows: int, seed: int = 20261201) -> None:
-    """A feed like a mid-size lender's: ~3 installments per borrower, due dates from 60
-    days ago to 30 days ahead, a fifth already paid, some opt-outs, a few segments."""
+# --- the feeds ------------------------------------------------------------------------
+
+
+def generate_grouped(path: Path, rows: int, seed: int = 20261201) -> None:
+    """A mid-size lender's feed sorted by borrower: 1-5 installments each (~3), due dates
+    from 60 days ago to 30 days ahead, a fifth already paid, some opt-outs, a few segments."""
     rng = random.Random(seed)
-    borrowers = max(1, rows // 3)
-    today = date(2026, 12, 1)
     with path.open("w", encoding="utf-8", newline="") as handle:
         writer = csv.writer(handle)
         writer.writerow(HEADER.split(","))
-        for index in range(rows):
-            number = rng.randrange(borrowers)
-            person = random.Random(number)  # the same borrower always has the same details
-            writer.writerow(
-                [
-                    f"HM{index:09d}",
-                    rng.randint(1, 12),
-                    12,
-                    f"B{number:08d}",
-                    person.choice(SURNAMES) + person.choice(GIVEN) + person.choice(GIVEN),
-                    person.choice(["male", "female", ""]),
-                    f"1{person.choice(MOBILE_PREFIXES)}{person.randrange(10**8):08d}",
-                    f"tok{number}" if person.random() < 0.6 else "",
-                    f"{rng.randint(100, 500000) / 100:.2f}",
-                    (today + timedelta(days=rng.randint(-60, 30))).isoformat(),
-                    rng.choice(STATUSES),
-                    "禾苗贷",
-                    person.choice(ZONES),
-                    "sms" if person.random() < 0.05 else "",
-                    rng.choice(["", "", "", "new", "prime"]),
-                    "true" if rng.random() < 0.03 else "",
-                ]
-            )
+        index, number = 0, 0
+        while index < rows:
+            person = _person(number)
+            for _ in range(min(rng.randint(1, 5), rows - index)):
+                writer.writerow(_row(index, person, rng))
+                index += 1
+            number += 1
 
 
-def peak_rss_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
+def _person(number: int) -> list[str]:
+    """borrower_id, name, gender, phone, push_token, timezone, opted_out: one borrower's."""
+    rng = random.Random(number)
+    return [
+        f"B{number:08d}",
+        rng.choice(SURNAMES) + rng.choice(GIVEN) + rng.choice(GIVEN),
+        rng.choice(["male", "female", ""]),
+        f"1{rng.choice(MOBILE_PREFIXES)}{rng.randrange(10**8):08d}",
+        f"tok{number}" if rng.random() < 0.6 else "",
+        rng.choice(ZONES),
+        "sms" if rng.random() < 0.05 else "",
+    ]
 
 
-def run_read(feed: Path) -> dict[str, Any]:
+def _row(index: int, person: list[str], rng: random.Random) -> list[object]:
+    borrower_id, name, gender, phone, token, zone, opted_out = person
+    due = TODAY + timedelta(days=rng.randint(-60, 30))
+    return [
+        f"HM{index:09d}",
+        rng.randint(1, 12),
+        12,
+        borrower_id,
+        name,
+        gender,
+        phone,
+        token,
+        f"{rng.randint(100, 500000) / 100:.2f}",
+        due.isoformat(),
+        rng.choice(STATUSES),
+        "禾苗贷",
+        zone,
+        opted_out,
+        rng.choice(["", "", "", "new", "prime"]),
+        "true" if rng.random() < 0.03 else "",
+    ]
+
+
+def shuffle_lines(source: Path, target: Path, seed: int = 7) -> None:
+    """A random permutation of the data lines in bounded memory: each line to a random
+    bucket file, then each bucket shuffled in memory and appended."""
+    rng = random.Random(seed)
+    buckets = [target.with_suffix(f".{n}") for n in range(SHUFFLE_BUCKETS)]
+    with source.open("rb") as lines:
+        header = next(lines)
+        handles = [bucket.open("wb") for bucket in buckets]
+        for line in lines:
+            handles[rng.randrange(SHUFFLE_BUCKETS)].write(line)
+        for handle in handles:
+            handle.close()
+    with target.open("wb") as out:
+        out.write(header)
+        for bucket in buckets:
+            chunk = bucket.read_bytes().splitlines(keepends=True)
+            rng.shuffle(chunk)
+            out.writelines(chunk)
+            bucket.unlink()
+
+
+# --- the variants, each run in a child process -----------------------------------------
+
+
+def run_floor(feed: Path, _days: int) -> dict[str, Any]:
+    from decimal import Decimal
+
+    remindable = {"due", "plan"}
+    rows = kept = 0
+    with feed.open(encoding="utf-8", newline="") as handle:
+        reader = csv.reader(handle)
+        header = next(reader)
+        amount, due, status = (header.index(n) for n in ("amount_due", "due_date", "status"))
+        for values in reader:
+            rows += 1
+            Decimal(values[amount])
+            date.fromisoformat(values[due])
+            kept += values[status] in remindable
+    return {"rows": rows, "remindable": kept}
+
+
+def run_dictfloor(feed: Path, _days: int) -> dict[str, Any]:
+    from decimal import Decimal
+
+    remindable = {"due", "plan"}
+    rows = kept = 0
+    with feed.open(encoding="utf-8", newline="") as handle:
+        for row in csv.DictReader(handle):
+            rows += 1
+            Decimal(row["amount_due"])
+            date.fromisoformat(row["due_date"])
+            kept += row["status"] in remindable
+    return {"rows": rows, "remindable": kept}
+
+
+def run_read(feed: Path, _days: int) -> dict[str, Any]:
     from remindkit.feed import read_feed
 
-    rows = sum(1 for _ in read_feed(feed))
-    return {"rows": rows}
+    return {"rows": sum(1 for _ in read_feed(feed))}
 
 
-def run_plan(feed: Path, days: int) -> dict[str, Any]:
+def _planner() -> Any:
     from remindkit.config import default_settings
-    from remindkit.feed import read_feed
     from remindkit.plan import Planner
     from remindkit.render import TemplateCatalog, shipped_templates_dir
 
-    planner = Planner(default_settings(), catalog=TemplateCatalog(shipped_templates_dir()))
-    result = planner.plan(read_feed(feed), at=datetime.fromisoformat(AT), days=days)
-    return _summary(result.messages, len(result.rejected_rows))
+    return Planner(default_settings(), catalog=TemplateCatalog(shipped_templates_dir()))
+
+
+def run_plan(feed: Path, days: int) -> dict[str, Any]:
+    from remindkit.feed import read_feed
+
+    result = _planner().plan(read_feed(feed), at=datetime.fromisoformat(AT), days=days)
+    figures = _summary(result.messages)
+    return figures | {"rejected": len(result.rejected_rows)}
+
+
+def run_stream(feed: Path, days: int) -> dict[str, Any]:
+    from remindkit.feed import read_feed
+
+    with _planner().stream(read_feed(feed), at=datetime.fromisoformat(AT), days=days) as stream:
+        figures = _summary(stream)
+    return figures | {"rejected": len(stream.rejected_rows), "spilled": stream.spilled_rows}
+
+
+def _summary(messages: Any) -> dict[str, Any]:
+    count = planned = digest = 0
+    for message in messages:
+        count += 1
+        planned += message.planned
+        digest ^= int.from_bytes(hashlib.blake2b(message.key.encode(), digest_size=8).digest())
+    return {"messages": count, "planned": planned, "keys": f"{digest:016x}"}
 
 
 def run_naive(feed: Path, days: int) -> dict[str, Any]:
@@ -186,21 +300,22 @@ def _naive_decisions(candidates: list[Any], planner: Any, at: datetime) -> list[
     return decided
 
 
-def _summary(messages: Any, rejected: int) -> dict[str, Any]:
-    planned = sum(1 for message in messages if message.planned)
-    return {"messages": len(messages), "planned": planned, "rejected": rejected}
+RUNNERS = {
+    "floor": run_floor,
+    "dictfloor": run_dictfloor,
+    "read": run_read,
+    "plan": run_plan,
+    "stream": run_stream,
+    "naive": run_naive,
+}
 
 
 def child(variant: str, feed: Path, days: int) -> None:
-    started = time.perf_counter()
-    if variant == "read":
-        figures = run_read(feed)
-    elif variant == "plan":
-        figures = run_plan(feed, days)
-    else:
-        figures = run_naive(feed, days)
-    figures["seconds"] = round(time.perf_counter() - started, 2)
-    figures["peak_rss_mb"] = round(peak_rss_mb(), 1)
+    wall, cpu = time.perf_counter(), time.process_time()
+    figures = RUNNERS[variant](feed, days)
+    figures["cpu"] = time.process_time() - cpu
+    figures["wall"] = time.perf_counter() - wall
+    figures["rss"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
     print(json.dumps(figures))
 
 
@@ -212,46 +327,88 @@ def measure(variant: str, feed: Path, days: int) -> dict[str, Any]:
     return dict(json.loads(output.strip().splitlines()[-1]))
 
 
+# --- the report -------------------------------------------------------------------------
+
+
+def interleaved(variants: list[str], feed: Path, days: int, rounds: int) -> list[dict[str, Any]]:
+    """Every variant once per round, the order rotated each round."""
+    results: list[dict[str, Any]] = []
+    for number in range(rounds):
+        shift = number % len(variants)
+        for variant in variants[shift:] + variants[:shift]:
+            results.append({"variant": variant, "round": number} | measure(variant, feed, days))
+            if sys.stderr.isatty():
+                print(".", end="", file=sys.stderr, flush=True)
+    if sys.stderr.isatty():
+        print(file=sys.stderr)
+    return results
+
+
+def report(order: str, rows: int, results: list[dict[str, Any]], loads: list[float]) -> None:
+    variants = list(dict.fromkeys(r["variant"] for r in results))
+    floors = {r["round"]: r["cpu"] for r in results if r["variant"] == "floor"}
+    print(f"\n{order} feed, {rows:,} rows; load average {min(loads):.2f}–{max(loads):.2f}")
+    print(
+        f"{'variant':<10}{'CPU s min':>10}{'median':>8}{'wall s min':>11}{'median':>8}"
+        f"{'µs/row':>8}{'× floor':>12}{'peak RSS MB':>12}  result"
+    )
+    for variant in variants:
+        runs = [r for r in results if r["variant"] == variant]
+        cpu = [r["cpu"] for r in runs]
+        wall = [r["wall"] for r in runs]
+        ratios = [r["cpu"] / floors[r["round"]] for r in runs if r["round"] in floors]
+        ratio = f"{min(ratios):.2f}–{statistics.median(ratios):.2f}" if ratios else "—"
+        rss = max(r["rss"] for r in runs)
+        print(
+            f"{variant:<10}{min(cpu):>10.2f}{statistics.median(cpu):>8.2f}{min(wall):>11.2f}"
+            f"{statistics.median(wall):>8.2f}{1e6 * statistics.median(cpu) / rows:>8.2f}"
+            f"{ratio:>12}{rss:>12.0f}  {_result(runs[0])}"
+        )
+
+
+def _result(figures: dict[str, Any]) -> str:
+    keys = ("messages", "planned", "rejected", "spilled", "keys")
+    return " ".join(
+        f"{key}={figures[key]:,}" if isinstance(figures[key], int) else f"{key}={figures[key]}"
+        for key in keys
+        if key in figures
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--days", type=int, default=1)
-    parser.add_argument("--feed", type=Path, help="use this feed instead of generating one")
-    parser.add_argument("--child", choices=["read", "plan", "naive"], help=argparse.SUPPRESS)
-    parser.add_argument("--skip-naive", action="store_true", help="skip the baseline run")
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--variants", default=DEFAULT_VARIANTS, help="comma-separated")
+    parser.add_argument("--orders", default="grouped,shuffled", help="grouped, shuffled or both")
+    parser.add_argument("--child", choices=VARIANTS, help=argparse.SUPPRESS)
+    parser.add_argument("--feed", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
         child(args.child, args.feed, args.days)
         return
-    with tempfile.TemporaryDirectory() as scratch:
-        feed = args.feed or Path(scratch) / "feed.csv"
-        if args.feed is None:
-            started = time.perf_counter()
-            generate(feed, args.rows)
-            print(f"generated {args.rows:,} rows in {time.perf_counter() - started:.1f} s")
-        print(f"feed: {feed.stat().st_size / 2**20:.0f} MiB, --at {AT}, --days {args.days}")
-        variants = ["read", "plan"] + ([] if args.skip_naive else ["naive"])
-        results = {variant: measure(variant, feed, args.days) for variant in variants}
-        rows = results["read"]["rows"]
-        for variant, figures in results.items():
-            rate = rows / figures["seconds"] if figures["seconds"] else float("inf")
-            print(f"{variant:>6}: {rate:>10,.0f} rows/s  {figures['seconds']:>7.2f} s  "
-                  f"peak RSS {figures['peak_rss_mb']:>7.1f} MB  {_extra(figures)}")  # fmt: skip
-        reading = results["read"]["seconds"]
-        alone = results["plan"]["seconds"] - reading
-        print(f"planning alone (plan − read): {alone:.2f} s")
-        if "naive" in results:
-            naive_alone = results["naive"]["seconds"] - reading
-            print(
-                f"naive planning alone (naive − read): {naive_alone:.2f} s; plan is "
-                f"{results['naive']['seconds'] / results['plan']['seconds']:.1f}× faster end to "
-                f"end, {naive_alone / alone:.1f}× faster planning alone"
-            )
-
-
-def _extra(figures: dict[str, Any]) -> str:
-    keys = ("messages", "planned", "rejected")
-    return " ".join(f"{key}={figures[key]:,}" for key in keys if key in figures)
+    variants = args.variants.split(",")
+    print(
+        f"remindkit plan benchmark · Python {py_platform.python_version()} · "
+        f"{os.cpu_count()} CPUs · --at {AT} --days {args.days} · {args.rounds} rounds"
+    )
+    with tempfile.TemporaryDirectory(prefix="remindkit-bench-") as scratch:
+        grouped = Path(scratch) / "grouped.csv"
+        started = time.perf_counter()
+        generate_grouped(grouped, args.rows)
+        feeds = {"grouped": grouped}
+        if "shuffled" in args.orders:
+            feeds["shuffled"] = Path(scratch) / "shuffled.csv"
+            shuffle_lines(grouped, feeds["shuffled"])
+        size = grouped.stat().st_size / 2**20
+        print(f"generated {args.rows:,} rows ({size:,.0f} MiB a feed) in "
+              f"{time.perf_counter() - started:.0f} s")  # fmt: skip
+        for order in args.orders.split(","):
+            loads = [os.getloadavg()[0]]
+            results = interleaved(variants, feeds[order], args.days, args.rounds)
+            loads.append(os.getloadavg()[0])
+            report(order, args.rows, results, loads)
 
 
 if __name__ == "__main__":

@@ -30,6 +30,12 @@ from pydantic import (
     model_validator,
 )
 
+from remindkit.config_delivery import (
+    DispatchSettings,
+    FeedSettings,
+    ProvidersSettings,
+    StoreSettings,
+)
 from remindkit.config_errors import config_error, first_error, shown
 from remindkit.errors import ConfigError
 from remindkit.models import OFFER_TERMS, Channel, Platform
@@ -43,7 +49,6 @@ from remindkit.policy.window import (
 DEFAULT_CONFIG_PATH = Path("config/remindkit.toml")
 CONFIG_ENV_VAR = "REMINDKIT_CONFIG"
 HOLIDAYS_FILE_NAME = "holidays.toml"
-DEFAULT_STORE_URL = "sqlite:///remindkit.db"
 
 # The plan spaces one borrower's messages within a local day (SPEC §5.3); across days only
 # the night does, and it lasts 10 hours, 9 when clocks spring forward.
@@ -52,7 +57,6 @@ MAX_MIN_GAP_MINUTES = 9 * 60
 _CLOCK = re.compile(r"(\d{1,2}):(\d{2})")
 _SIGNATURE = re.compile(r"[A-Za-z0-9\u3400-\u4dbf\u4e00-\u9fff]+")
 _URL = re.compile(r"https?://\S+")
-_STORE_URL = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://\S*")
 
 
 def _hhmm(value: time) -> str:
@@ -221,9 +225,11 @@ PLATFORM_MISSING = (
 class PlatformSettings(_Frozen):
     """The lender as borrowers see it; ``signature`` is sent as 【signature】 before each SMS.
 
-    Every field but ``offers`` is required: there is no default lender. ``offers`` lists what
-    the lender really offers a borrower who cannot pay in full (分期, 延期, 部分还款, 减免);
-    templates promise only these, and lint checks it (SPEC §13). Default: none.
+    Every field but ``offers`` and ``neutral_address`` is required: there is no default
+    lender. ``offers`` lists what the lender really offers a borrower who cannot pay in full
+    (分期, 延期, 部分还款, 减免); templates promise only these, and lint checks it (SPEC §13).
+    Default: none. ``neutral_address`` is how a borrower of unknown gender is addressed
+    (``尊敬的客户``; default empty: the message opens with 「您好」).
     """
 
     name: str = Field(min_length=1, max_length=40)
@@ -232,6 +238,7 @@ class PlatformSettings(_Frozen):
     app_name: str = Field(min_length=1, max_length=40)
     repay_url: str
     offers: tuple[Offer, ...] = ()
+    neutral_address: str = Field(default="", max_length=8)
 
     @field_validator("signature")
     @classmethod
@@ -252,6 +259,14 @@ class PlatformSettings(_Frozen):
     def _web_url(cls, value: str) -> str:
         if not _URL.fullmatch(value):
             raise config_error(f"expected an http(s) URL, got {shown(value)}")
+        return value
+
+    @field_validator("neutral_address")
+    @classmethod
+    def _not_a_guess(cls, value: str) -> str:
+        # SPEC §13: a borrower whose gender is unknown is never called 先生 or 女士.
+        if "先生" in value or "女士" in value:
+            raise config_error("must not guess a gender (no 先生/女士): e.g. 尊敬的客户, or empty")
         return value
 
     @field_validator("offers")
@@ -294,23 +309,6 @@ def default_cadence() -> CadenceProfile:
     )
 
 
-def _default_providers() -> dict[Channel, str]:
-    return {Channel.SMS: "console", Channel.PUSH: "console"}
-
-
-def _check_store_url(value: str) -> str:
-    if not _STORE_URL.fullmatch(value):
-        raise config_error(f"expected a database URL such as {DEFAULT_STORE_URL}")
-    return value
-
-
-def _check_providers(value: dict[Channel, str]) -> dict[Channel, str]:
-    for channel, name in value.items():
-        if not name.strip():
-            raise config_error("provider name must not be empty", (channel.value,))
-    return value
-
-
 def _platform_fields(value: object) -> object:
     """A :class:`Platform` value object is accepted where settings are built from code."""
     if isinstance(value, Platform):
@@ -335,8 +333,10 @@ class Settings(_Frozen):
     credit_notice: CreditNotice = CreditNotice()
     templates_dir: Path | None = None
     locale: Locale = "zh_CN"
-    store_url: str = DEFAULT_STORE_URL
-    providers: dict[Channel, str] = Field(default_factory=_default_providers)
+    store: StoreSettings = StoreSettings()
+    providers: ProvidersSettings = ProvidersSettings()
+    dispatch: DispatchSettings = DispatchSettings()
+    feed: FeedSettings = FeedSettings()
     source_path: Path | None = None
 
     @field_validator("platform", mode="before")
@@ -351,21 +351,15 @@ class Settings(_Frozen):
             raise config_error('a profile named "default" is required')
         return value
 
+    @property
+    def store_url(self) -> str:
+        return self.store.url
+
     def require_platform(self) -> Platform:
         """The configured lender; :class:`ConfigError` (key ``platform``) when there is none."""
         if self.platform is None:
             raise ConfigError("platform", PLATFORM_MISSING)
         return self.platform.to_platform()
-
-    @field_validator("store_url")
-    @classmethod
-    def _database_url(cls, value: str) -> str:
-        return _check_store_url(value)
-
-    @field_validator("providers")
-    @classmethod
-    def _provider_names(cls, value: dict[Channel, str]) -> dict[Channel, str]:
-        return _check_providers(value)
 
 
 class _TemplatesSection(_Frozen):
@@ -378,15 +372,6 @@ class _TemplatesSection(_Frozen):
         return None if value == "" else value
 
 
-class _StoreSection(_Frozen):
-    url: str = DEFAULT_STORE_URL
-
-    @field_validator("url")
-    @classmethod
-    def _database_url(cls, value: str) -> str:
-        return _check_store_url(value)
-
-
 class _ConfigFile(_Frozen):
     """The TOML file's shape; error locations are therefore the keys the operator wrote."""
 
@@ -397,13 +382,10 @@ class _ConfigFile(_Frozen):
     holidays: HolidayPolicy = HolidayPolicy()
     credit_notice: CreditNotice = CreditNotice()
     templates: _TemplatesSection = _TemplatesSection()
-    store: _StoreSection = _StoreSection()
-    providers: dict[Channel, str] = Field(default_factory=dict)
-
-    @field_validator("providers")
-    @classmethod
-    def _provider_names(cls, value: dict[Channel, str]) -> dict[Channel, str]:
-        return _check_providers(value)
+    store: StoreSettings = StoreSettings()
+    providers: ProvidersSettings = ProvidersSettings()
+    dispatch: DispatchSettings = DispatchSettings()
+    feed: FeedSettings = FeedSettings()
 
 
 def default_settings() -> Settings:
@@ -490,7 +472,11 @@ def _build(
         credit_notice=parsed.credit_notice,
         templates_dir=None if templates_dir is None else _resolve(base, templates_dir),
         locale=parsed.templates.locale,
-        store_url=parsed.store.url,
-        providers={**_default_providers(), **parsed.providers},
+        store=parsed.store,
+        providers=parsed.providers,
+        dispatch=parsed.dispatch,
+        feed=parsed.feed.model_copy(
+            update={"path": None if parsed.feed.path is None else _resolve(base, parsed.feed.path)}
+        ),
         source_path=source,
     )

@@ -12,6 +12,7 @@ stack; ``now`` from 2000 to 2099 like ``--at``.
 
 from __future__ import annotations
 
+import difflib
 import json
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
@@ -24,7 +25,14 @@ from remindkit.config import PlatformSettings
 from remindkit.errors import ConfigError, FieldError
 from remindkit.feedtext import loads_json
 from remindkit.models import Installment, Platform
-from remindkit.parse import Label, parse_installment, section_label
+from remindkit.parse import (
+    BORROWER_FIELDS,
+    KNOWN_FIELDS,
+    LOAN_FIELDS,
+    Label,
+    parse_installment,
+    section_label,
+)
 
 MAX_CONTEXT_BYTES = 1 << 20
 # A consolidated message lists one borrower's installments of a day; the planner never
@@ -73,8 +81,13 @@ def preview_input_from(data: object, platform: Platform) -> PreviewInput:
     """Validate an already parsed context; errors name the field as the file spells it."""
     if not isinstance(data, Mapping):
         raise FieldError("context", "must be a JSON object with borrower and loan")
+    _known_keys(data, "", _TOP_LEVEL)
     borrower = _section(data, "borrower")
+    _known_keys(borrower, "borrower.", BORROWER_FIELDS | LOAN_FIELDS)
     loans = _loans(data)
+    for index, loan in enumerate(loans):
+        where = "loan." if "loan" in data else f"loans[{index}]."
+        _no_typos(loan, where, KNOWN_FIELDS)
     installments = tuple(
         parse_installment({**borrower, **loan}, _label_for(index, len(loans)))
         for index, loan in enumerate(loans)
@@ -90,6 +103,33 @@ def preview_input_from(data: object, platform: Platform) -> PreviewInput:
         installments=installments,
         platform=_platform(data.get("platform"), platform),
         now=parsed_now,
+    )
+
+
+_TOP_LEVEL = frozenset({"borrower", "loan", "loans", "now", "platform"})
+
+
+def _known_keys(section: Mapping[str, Any], prefix: str, known: frozenset[str]) -> None:
+    """An unknown key is an error naming it, with the closest known one (``gendr``)."""
+    for key in section:
+        if key not in known:
+            raise FieldError(f"{prefix}{key}", _unknown(str(key), known))
+
+
+def _no_typos(loan: Mapping[str, Any], prefix: str, known: frozenset[str]) -> None:
+    """A loan's other keys are extra columns (``loan.extra``, as in a feed), unless one is
+    a near miss of a field (``amout_due``): that is a typo, not a column."""
+    for key in loan:
+        if key not in known and difflib.get_close_matches(str(key), known, n=1, cutoff=0.8):
+            raise FieldError(f"{prefix}{key}", _unknown(str(key), known))
+
+
+def _unknown(key: str, known: frozenset[str]) -> str:
+    close = difflib.get_close_matches(key, sorted(known), n=1)
+    return (
+        f"unknown field (did you mean {close[0]}?)"
+        if close
+        else (f"unknown field (known: {', '.join(sorted(known))})")
     )
 
 

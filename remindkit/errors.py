@@ -8,16 +8,23 @@
     ├── ConfigError                   stop and tell the operator (names the config key)
     ├── InputError                    the data is wrong: fix it, the rest of the work goes on
     │   ├── FieldError                one field of a context or feed row (names the field)
-    │   └── FeedRowError              one feed row (row number + field)
+    │   ├── FeedRowError              one feed row (row number + field)
+    │   └── UnsafePathError           a path that leaves its directory (`..`, absolute, symlink)
     ├── TemplateError                 a template is wrong: the content team fixes it
     │   ├── TemplateNotFoundError     unknown template id (with close matches)
     │   ├── TemplateSyntaxError       Jinja syntax or metadata block (template + line)
     │   ├── UndefinedVariableError    a name the context does not have (template + line)
     │   └── TemplateSecurityError     sandbox violation: internals, huge ranges, ...
     │       └── TemplateBudgetError   a render budget hit: value size, output, CPU time …
+    ├── OutboxError                   the outbox store
+    │   ├── StoreUnavailableError     the database cannot be used (corrupt, locked, down,
+    │   │                             newer schema): stop, fix the store; nothing was sent
+    │   └── MessageStateError         no such message, or it cannot make that transition
     └── DeliveryError                 a provider call failed
         ├── TransientDeliveryError    certainly not accepted: retry later
         ├── PermanentDeliveryError    recipient-level refusal: do not retry, fall back
+        ├── DeliveryOutcomeUnknownError  the request may have reached the provider: mark
+        │                             ``unknown``, never re-send automatically (SPEC §6.3)
         └── ProviderConfigError       bad credentials/settings: stop the provider, alert
 
 Lower-level errors (Jinja, pydantic, phonenumbers, SDKs) are mapped at the boundary with
@@ -71,6 +78,16 @@ class FeedRowError(InputError):
         self.field = field
         self.reason = reason
         super().__init__(f"row {row}: {field}: {reason}")
+
+
+class UnsafePathError(InputError):
+    """A requested path is refused: it is absolute, climbs out with ``..``, or resolves
+    (through a symlink) outside the directory it must stay in."""
+
+    def __init__(self, path: str, reason: str) -> None:
+        self.path = path
+        self.reason = reason
+        super().__init__(f"{path}: {reason}")
 
 
 class TemplateError(RemindkitError):
@@ -145,3 +162,31 @@ class PermanentDeliveryError(DeliveryError):
 
 class ProviderConfigError(DeliveryError):
     """The provider is misconfigured (credentials, sender); stop it and alert the operator."""
+
+
+class DeliveryOutcomeUnknownError(DeliveryError):
+    """The request may have reached the provider (a timeout after sending, a 5xx): the
+    message is marked ``unknown`` for a human and never re-sent automatically (SPEC §6.3)."""
+
+
+class OutboxError(RemindkitError):
+    """The outbox store cannot do what was asked."""
+
+
+class StoreUnavailableError(OutboxError):
+    """The outbox database cannot be used: not a database, locked past the busy timeout,
+    unreachable, or at a schema newer than this remindkit. Nothing was sent."""
+
+    def __init__(self, url: str, reason: str) -> None:
+        self.url = url
+        self.reason = reason
+        super().__init__(f"outbox {url}: {reason}")
+
+
+class MessageStateError(OutboxError):
+    """No message has this key, or it cannot make the requested transition."""
+
+    def __init__(self, key: str, reason: str) -> None:
+        self.key = key
+        self.reason = reason
+        super().__init__(f"message {key}: {reason}")

@@ -90,7 +90,8 @@ OFFER_TERMS: Mapping[str, tuple[str, ...]] = MappingProxyType(
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Platform:
     """The lender as borrowers see it. ``signature`` is shown as 【signature】 before every SMS;
-    ``offers`` are the options the lender really makes (keys of :data:`OFFER_TERMS`)."""
+    ``offers`` are the options the lender really makes (keys of :data:`OFFER_TERMS`);
+    ``neutral_address`` greets a borrower of unknown gender (empty: plain 「您好」)."""
 
     name: str
     signature: str
@@ -98,6 +99,7 @@ class Platform:
     app_name: str
     repay_url: str
     offers: tuple[str, ...] = ()
+    neutral_address: str = ""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -37,6 +37,7 @@ from remindkit.policy.caps import Caps, SlotRequest, apply_caps
 from remindkit.policy.consolidate import Candidate, Draft, consolidate
 from remindkit.policy.decision import Decision, MessageStatus, Reason, join_notes
 from remindkit.policy.horizon import HitFinder, Horizon
+from remindkit.policy.notices import NoticeHit, as_notice, notice_key, notice_step
 from remindkit.policy.rules import REMINDABLE, choose_channel
 from remindkit.policy.schedule import (
     Hit,
@@ -45,7 +46,7 @@ from remindkit.policy.schedule import (
     StepRule,
     StepSchedule,
 )
-from remindkit.policy.stages import severity, stage_for, template_group, wants_plan_wording
+from remindkit.policy.stages import severity, stage_of, template_group
 from remindkit.policy.window import SendWindow, local_time
 from remindkit.spill import BorrowerRows
 
@@ -289,6 +290,11 @@ class _Run:
         self.planner = planner
         self.horizon = horizon
         self.finder = HitFinder(planner.cadence, schedule, horizon)
+        self.schedule = schedule
+        notice = planner.settings.credit_notice
+        self.notice = (
+            notice_step(notice.days_past_due, notice.send_time) if notice.enabled else None
+        )
         self.warn = warn
         self.rejected: list[RejectedRow] = []
         self.spilled_rows = 0
@@ -310,8 +316,16 @@ class _Run:
         key = (item.segment, item.due_date, item.borrower.timezone)
         hits = self._hits.get(key)
         if hits is None:
-            hits = self._hits[key] = self.finder.hits(self._profile(key[0]), key[1], key[2])
+            hits = self._hits[key] = self._step_hits(self._profile(key[0]), key[1], key[2])
         return hits
+
+    def _step_hits(self, profile: str, due: date, timezone: str) -> tuple[Hit, ...]:
+        """The cadence's steps firing in the horizon, and the credit notice's if enabled."""
+        hits = self.finder.hits(profile, due, timezone)
+        if self.notice is None:
+            return hits
+        days = self.horizon.days(timezone)
+        return hits + tuple(as_notice(hit) for hit in self.schedule.hits((self.notice,), due, days))
 
     def _collect(self, feed: Iterable[FeedItem], kept: BorrowerRows) -> None:
         # The hot loop of a million-row plan: one dict look-up per row in the common case.
@@ -348,8 +362,16 @@ class _Run:
         timezone = kept[0][0].borrower.timezone
         if any(item.borrower.timezone != timezone for item, _ in kept):
             kept = self._in_one_zone(kept, timezone)
-        candidates = [self._candidate(item, hit, timezone) for item, hits in kept for hit in hits]
-        drafts = [self._templated(draft) for draft in consolidate(candidates)]
+        candidates = [
+            self._candidate(item, hit, timezone)
+            for item, hits in kept
+            for hit in hits
+            if not (isinstance(hit, NoticeHit) and item.status is Status.PLAN)
+        ]
+        reminders = [c for c in candidates if c.stage is not Stage.CREDIT_NOTICE]
+        notices = [c for c in candidates if c.stage is Stage.CREDIT_NOTICE]
+        merged = [*consolidate(reminders), *_one_notice_per_loan(notices)]
+        drafts = [self._templated(draft) for draft in merged]
         messages: list[PlannedMessage] = []
         for day in sorted({draft.day for draft, _ in drafts}):
             same_day = [pair for pair in drafts if pair[0].day == day]
@@ -368,7 +390,7 @@ class _Run:
             f"planned in {timezone}"
         )
         return [
-            (item, self.finder.hits(self._profile(item.segment), item.due_date, timezone))
+            (item, self._step_hits(self._profile(item.segment), item.due_date, timezone))
             for item, _ in kept
         ]
 
@@ -386,7 +408,8 @@ class _Run:
         return unique
 
     def _candidate(self, item: Installment, hit: Hit, timezone: str) -> Candidate:
-        stage = stage_for((hit.day - item.due_date).days, plan_wording=wants_plan_wording(item))
+        days_past_due = (hit.day - item.due_date).days
+        stage = hit.stage if isinstance(hit, NoticeHit) else stage_of(item, days_past_due)
         choice = choose_channel(hit.step.channels, item.borrower)
         wanted = local_time(hit.day, self.planner.window.fit(hit.step.send_time), timezone)
         return Candidate(
@@ -507,6 +530,27 @@ def _feed_value(value: object) -> str:
     if value is None:
         return "(empty)"
     return str(value.value if isinstance(value, Status) else value)
+
+
+def _one_notice_per_loan(notices: list[Candidate]) -> list[Draft]:
+    """One draft per loan (its earliest installment to reach the step), keyed by the loan."""
+    notices.sort(key=lambda c: (c.installment.loan_id, c.day, c.installment.installment_no))
+    first = {c.installment.loan_id: c for c in reversed(notices)}
+    return [
+        Draft(
+            borrower_id=c.installment.borrower.id,
+            installments=(c.installment,),
+            day=c.day,
+            stage=c.stage,
+            channel=c.channel,
+            fallbacks=c.fallbacks,
+            wanted=c.wanted,
+            note=c.note,
+            reason=c.reason,
+            key=notice_key(c.stage, c.installment.loan_id),
+        )
+        for c in sorted(first.values(), key=lambda c: (c.day, c.installment.loan_id))
+    ]
 
 
 def _content_order(item: Installment) -> tuple[object, ...]:

@@ -77,3 +77,9 @@ def with_sample_platform(settings: Settings) -> tuple[Settings, bool]:
     if settings.platform is not None:
         return settings, False
     return settings.model_copy(update={"platform": sample_platform_settings()}), True
+
+
+def is_installed_copy(path: Path) -> bool:
+    """Whether ``path`` lies in the files installed with the package (``_data``), which
+    belong to the installation and are never edited in place."""
+    return path.resolve().is_relative_to(_PACKAGE / "_data")

@@ -20,8 +20,7 @@ from typing import Any
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from conftest import META  # noqa: E402
-from hostile_templates import HOSTILE, source_of  # noqa: E402
+from hostile_templates import HOSTILE, META, source_of  # noqa: E402
 from typer.testing import CliRunner  # noqa: E402
 
 from remindkit.cli import _register, app  # noqa: E402

@@ -8,6 +8,18 @@ borrower's full phone number in the output. The metadata block is added by the t
 from __future__ import annotations
 
 S10 = "xxxxxxxxxx"
+# The standard metadata block (as tests/conftest.py writes it): the body starts on line 11.
+META = """{#-
+description: test template
+tone: gentle
+weight: 1
+audience: borrower
+purpose: notification
+max_parts: 1
+parts_reason: ""
+lint: {}
+-#}
+"""
 
 
 def _nested_sets(name: str, seed: str, step: str, times: int) -> str:

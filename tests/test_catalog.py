@@ -105,8 +105,9 @@ def test_unknown_channel_or_variant_name_is_a_syntax_error(tmp_templates: Templa
 def test_the_shipped_set_covers_every_stage_for_sms_and_push() -> None:
     catalog = TemplateCatalog(shipped_templates_dir())
     stages = ["due_today", "overdue", "overdue_early", "overdue_late", "payment_received",
-              "plan_offer", "pre_due"]  # fmt: skip
-    assert catalog.group_ids() == sorted(f"{s}/{c}" for s in stages for c in ("push", "sms"))
+              "plan_installment", "plan_offer", "pre_due"]  # fmt: skip
+    expected = [f"{s}/{c}" for s in stages for c in ("push", "sms")] + ["credit_notice/sms"]
+    assert catalog.group_ids() == sorted(expected)
     assert "overdue_early/sms.b" in catalog.ids()
 
 

@@ -21,8 +21,8 @@ REPO = Path(__file__).resolve().parent.parent
 SAMPLES = REPO / "config" / "samples"
 PRE_DUE = SAMPLES / "pre_due.json"  # 王芳, due 2026-12-02, now 2026-12-01T10:00+08:00
 PRE_DUE_TEXT = (
-    "【禾苗金融】王女士您好，您尾号0118的禾苗贷明天到期，应还1,234.50元，"
-    "可在禾苗金融App还款，如已还款请忽略。"
+    "【禾苗金融】王女士您好，尾号0118的禾苗贷12月2日（明天）到期，应还1,234.50元，"
+    "请在禾苗金融App还款。"
 )
 
 _register()
@@ -65,7 +65,7 @@ def test_json_output(tmp_path: Path) -> None:
         "locale": "zh_CN",
         "variant": "a",
         "text": PRE_DUE_TEXT,
-        "chars": 60,
+        "chars": 58,
         "encoding": "UCS-2",
         "segments": 1,
     }
@@ -76,7 +76,7 @@ def test_text_output_shows_the_message_and_its_length() -> None:
     assert result.exit_code == 0
     assert result.stderr == SAMPLE_NOTE
     assert "pre_due/sms · zh_CN · 版本 a" in result.stdout
-    assert "60 字 · UCS-2 · 1 条" in result.stdout
+    assert "58 字 · UCS-2 · 1 条短信" in result.stdout
     # The panel wraps the text; it reads the same once the frame is taken away.
     shown = "".join(line.strip().strip("│").strip() for line in result.stdout.splitlines()[2:-2])
     assert shown == PRE_DUE_TEXT
@@ -91,10 +91,10 @@ def test_push_json_has_title_and_body() -> None:
 
 def test_at_overrides_the_contexts_now() -> None:
     base = ["pre_due/sms", "--context", PRE_DUE, "--format", "json"]
-    assert "明天到期" in as_json(preview(*base))["text"]
-    assert "今天到期" in as_json(preview(*base, "--at", "2026-12-02T09:00+08:00"))["text"]
+    assert "（明天）到期" in as_json(preview(*base))["text"]
+    assert "（今天）到期" in as_json(preview(*base, "--at", "2026-12-02T09:00+08:00"))["text"]
     # 2026-12-01T20:00Z is already 12-02 04:00 in Shanghai.
-    assert "今天到期" in as_json(preview(*base, "--at", "2026-12-01T20:00:00Z"))["text"]
+    assert "（今天）到期" in as_json(preview(*base, "--at", "2026-12-01T20:00:00Z"))["text"]
 
 
 def test_locale_zh_hk_falls_back_to_zh_cn() -> None:

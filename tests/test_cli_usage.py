@@ -8,11 +8,13 @@ added later included) shows readable labels, never Python type names.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Annotated
 
 import pytest
+import typer
 
 from remindkit.cli import _register, app
-from remindkit.cli.usage import run, usage_message
+from remindkit.cli.usage import ReadableGroup, run, usage_message
 
 REPO = Path(__file__).resolve().parent.parent
 FEED = str(REPO / "config" / "feeds" / "sample.csv")
@@ -108,3 +110,33 @@ def _command_names() -> list[str]:
 
     group = get_command(app)
     return sorted(getattr(group, "commands", {}))
+
+
+def test_a_sub_app_gets_the_same_labels_and_one_line_errors(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # Commands added later as sub-apps (``remindkit outbox list``) get it without asking.
+    root = typer.Typer(cls=ReadableGroup, add_completion=False)
+    outbox = typer.Typer()
+
+    @root.callback()
+    def _root() -> None: ...
+
+    @outbox.command("list")
+    def _list(
+        limit: Annotated[int, typer.Option("--limit", min=1)] = 10,
+        raw: Annotated[bool, typer.Option("--raw")] = False,
+        db: Annotated[Path | None, typer.Option("--db", dir_okay=False)] = None,
+    ) -> None: ...
+
+    root.add_typer(outbox, name="outbox")
+    with pytest.raises(SystemExit):
+        run(root, ["outbox", "list", "--help"])
+    shown = capsys.readouterr().out
+    assert "FILE" in shown
+    assert "<bool>" not in shown
+    assert "<int" not in shown
+    with pytest.raises(SystemExit) as exited:
+        run(root, ["outbox", "list", "--limit", "0"])
+    assert exited.value.code == 2
+    assert capsys.readouterr().err == "error: --limit: must be at least 1\n"

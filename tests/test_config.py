@@ -70,7 +70,10 @@ def test_defaults_follow_the_spec(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
     assert settings.templates_dir is None
     assert settings.locale == "zh_CN"
     assert settings.store_url == "sqlite:///remindkit.db"
-    assert settings.providers == {Channel.SMS: "console", Channel.PUSH: "console"}
+    assert {c: settings.providers.for_channel(c) for c in Channel} == {
+        Channel.SMS: "console",
+        Channel.PUSH: "console",
+    }
     assert settings.source_path is None
     # No default lender: nothing is planned or sent under the fictional sample one.
     assert settings.platform is None
@@ -216,7 +219,16 @@ steps = [
          "required"),
         ('[providers]\nsms = ""\n', "providers.sms", "provider name must not be empty"),
         ('[providers]\nemail = "smtp"\n', "providers.email",
-         "Input should be 'sms' or 'push', got \"email\""),
+         'expected a table of provider options, got "smtp"'),
+        ('[providers]\nsms = "carrier-pigeon"\n', "providers.sms",
+         "unknown provider 'carrier-pigeon' (installed: console, file, recording)"),
+        ('[providers.twillio]\nfrom = "+1"\n', "providers.twillio",
+         "unknown provider 'twillio' (installed: console, file, recording)"),
+        ('[store]\nurl = "mysql://x"\n', "store.url",
+         "unsupported database 'mysql': remindkit stores to SQLite (sqlite:///PATH) or "
+         "PostgreSQL (postgresql://USER@HOST/DB)"),
+        ('[dispatch]\nworkers = 0\n', "dispatch.workers",
+         "Input should be greater than or equal to 1, got 0"),
         ('[store]\nurl = "remindkit.db"\n', "store.url",
          "expected a database URL such as sqlite:///remindkit.db"),
         ('[templates]\nlocale = "zh-CN"\n', "templates.locale",
@@ -246,8 +258,8 @@ def test_unknown_section_lists_the_known_ones(tmp_path: Path) -> None:
     error = load_error(tmp_path, "[sms]\nsender = 1\n")
     assert error.key == "sms"
     assert error.reason == (
-        "unknown key (known: cadence, caps, credit_notice, holidays, platform, providers, "
-        "store, templates, window)"
+        "unknown key (known: cadence, caps, credit_notice, dispatch, feed, holidays, platform, "
+        "providers, store, templates, window)"
     )
 
 
@@ -370,8 +382,9 @@ def test_steps_are_sorted_by_offset(tmp_path: Path) -> None:
 
 
 def test_one_provider_overrides_keep_the_other_default(tmp_path: Path) -> None:
-    settings = load_settings(write(tmp_path, '[providers]\nsms = "http"\n'))
-    assert settings.providers == {Channel.SMS: "http", Channel.PUSH: "console"}
+    settings = load_settings(write(tmp_path, '[providers]\nsms = "file"\n'))
+    assert settings.providers.for_channel(Channel.SMS) == "file"
+    assert settings.providers.for_channel(Channel.PUSH) == "console"
 
 
 def test_code_built_settings_need_a_default_profile() -> None:

@@ -271,3 +271,27 @@ def test_every_shipped_sample_loads(platform: Platform) -> None:
         given = load_preview_input(path, platform)
         assert given.installments, path.name
         assert given.now is None or given.now.utcoffset() is not None
+
+
+@pytest.mark.parametrize(
+    ("where", "key", "field", "reason"),
+    [
+        ("borrower", "gendr", "borrower.gendr", "unknown field (did you mean gender?)"),
+        ("loan", "amout_due", "loan.amout_due", "unknown field (did you mean amount_due?)"),
+        (None, "nwo", "nwo", "unknown field (did you mean now?)"),
+    ],
+)
+def test_an_unknown_field_is_refused_with_the_closest_name(
+    tmp_path: Path, platform: Platform, where: str | None, key: str, field: str, reason: str
+) -> None:
+    data = sample()
+    (data if where is None else data[where])[key] = "female"
+    error = field_error(tmp_path, platform, data)
+    assert (error.field, error.reason) == (field, reason)
+
+
+def test_other_loan_keys_are_extra_columns_as_in_a_feed(tmp_path: Path, platform: Platform) -> None:
+    data = sample()
+    data["loan"]["branch"] = "杭州"
+    extra = load(tmp_path, platform, data).installments[0].extra
+    assert extra == {"branch": "杭州", "channel_hint": "app"}

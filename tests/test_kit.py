@@ -21,8 +21,8 @@ def test_render_from_default_settings_uses_the_frozen_clock() -> None:
                             due_date="2026-12-04", amount_due="980")  # fmt: skip
     rendered = kit.render("pre_due/sms", loan)
     assert rendered.text == (
-        "【禾苗金融】欧阳女士您好，您尾号2284的借款3天后到期，应还980.00元，"
-        "可在禾苗金融App还款，如已还款请忽略。"
+        "【禾苗金融】欧阳女士您好，尾号2284的借款12月4日（3天后）到期，应还980.00元，"
+        "请在禾苗金融App还款。"
     )
     assert rendered.length is not None
     assert rendered.length.segments == 1

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -105,3 +106,40 @@ def test_a_directory_without_templates_is_a_usage_error(tmp_path: Path) -> None:
     code, out, err = invoke(str(tmp_path))
     assert (code, out) == (2, "")
     assert "no .j2 template files" in err
+
+
+LENDER = """[platform]
+name = "青禾消费金融"
+signature = "青禾消费金融"
+hotline = "95188"
+app_name = "青禾App"
+repay_url = "https://qinghe.example.cn/pay"
+neutral_address = "尊敬的客户"
+"""
+
+
+def test_with_the_lenders_config_lengths_use_its_signature_and_offers(tmp_path: Path) -> None:
+    config = tmp_path / "remindkit.toml"
+    config.write_text(LENDER, encoding="utf-8")  # offers nothing: templates promise nothing
+    result = runner.invoke(
+        app, ["lint", str(ROOT / "templates"), "--config", str(config), "--samples", str(SAMPLES)]
+    )
+    assert result.exit_code == 0, result.stdout
+    assert result.stderr == ""  # the lender's own platform: no sample-lender note
+    assert "含签名【青禾消费金融】" in result.stdout
+    assert re.search(r"pre_due/sms\s+\d+ 字\s+1/1 条\s+余 \d+ 字", result.stdout)
+
+
+def test_a_promise_the_lender_does_not_make_is_an_error(
+    tmp_path: Path, tmp_templates: TemplatesFactory
+) -> None:
+    config = tmp_path / "remindkit.toml"
+    config.write_text(LENDER + 'offers = ["延期"]\n', encoding="utf-8")
+    promise = "如有困难，可致电{{ platform.hotline }}商量分期。"
+    root = tmp_templates({"overdue/sms.j2": GOOD + promise})
+    result = runner.invoke(app, ["lint", str(root), "--config", str(config), "--format", "json"])
+    findings = json.loads(result.stdout)["findings"]
+    assert result.exit_code == 1
+    assert [(f["rule"], f["line"]) for f in findings] == [("unconfigured-offer", META_LINES + 1)]
+    assert "分期" in findings[0]["message"]
+    assert "延期" in findings[0]["message"]

@@ -29,6 +29,11 @@ PUSH = (
     "可在{{ platform.app_name }}查看金额。{% endblock %}"
 )
 
+OVERDUE_PUSH = (
+    "{% block title %}账单提醒{% endblock %}\n{% block body %}"
+    "{{ borrower.honorific }}您好，您的账单尚未结清，可致电{{ platform.hotline }}。{% endblock %}"
+)
+
 
 def meta(**fields: object) -> str:
     values: dict[str, object] = {
@@ -115,6 +120,15 @@ PAIRS = [
      OVERDUE + "如果您不还款，将产生逾期记录。", OVERDUE + "如已还款请忽略。"),
     ("traditional-chars", "error", "pre_due/sms.j2",
      PRE_DUE.replace("到期", "到期，請按時還款"), PRE_DUE.replace("到期", "到期，请按时还款")),
+    ("push-length", "error", "pre_due/push.j2",
+     PUSH.replace("查看金额。", "查看金额。如已还款，请忽略本提醒；" + "如对账单有任何疑问，也欢迎"
+                  "随时联系我们的客服。"), PUSH),
+    ("lock-screen", "error", "pre_due/push.j2",
+     PUSH.replace("可在", "应还{{ loan.amount_due|yuan }}，可在"), PUSH),
+    ("lock-screen", "error", "overdue/push.j2",
+     OVERDUE_PUSH.replace("账单尚未结清", "借款已逾期{{ loan.days_past_due }}天"), OVERDUE_PUSH),
+    ("unconfigured-offer", "error", "overdue/sms.j2",
+     OVERDUE + "也可申请减免利息。", OVERDUE + "也可申请延期。"),
 ]  # fmt: skip
 
 

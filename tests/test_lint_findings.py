@@ -21,6 +21,8 @@ def test_rule_ids_are_exactly_spec_section_9() -> None:
         "syntax", "undefined-variable", "unsafe-expression", "forbidden-phrase", "pii",
         "sms-length", "signature", "forbidden-symbol", "missing-element",
         "marketing-in-notification", "tone", "traditional-chars",
+        # SPEC §13: pushes on a lock screen, offers the lender really makes.
+        "push-length", "lock-screen", "unconfigured-offer",
     }  # fmt: skip
     assert spec == RULE_IDS
 

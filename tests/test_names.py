@@ -45,12 +45,12 @@ def test_every_compound_surname_is_two_han_characters() -> None:
     [
         ("王芳", Gender.MALE, "王先生"),
         ("王芳", Gender.FEMALE, "王女士"),
-        ("王芳", Gender.UNKNOWN, "王先生/女士"),
+        ("王芳", Gender.UNKNOWN, ""),
         ("欧阳娜娜", Gender.FEMALE, "欧阳女士"),
-        ("欧阳娜娜", Gender.UNKNOWN, "欧阳先生/女士"),
+        ("欧阳娜娜", Gender.UNKNOWN, ""),
         ("诸葛亮", Gender.MALE, "诸葛先生"),
         ("买买提·艾力", Gender.MALE, "买买提先生"),
-        ("买买提·艾力", Gender.UNKNOWN, "买买提先生/女士"),
+        ("买买提·艾力", Gender.UNKNOWN, ""),
         ("John Smith", Gender.FEMALE, "Smith女士"),
     ],
 )
@@ -60,4 +60,6 @@ def test_honorific_of(name: str, gender: Gender, honorific: str) -> None:
 
 @pytest.mark.parametrize("name", ["王芳", "王娜", "王建国", "欧阳娜娜"])
 def test_unknown_gender_is_never_guessed_from_the_given_name(name: str) -> None:
-    assert honorific_of(name, Gender.UNKNOWN).endswith("先生/女士")
+    # No 先生/女士 at all (SPEC §13): a plain 「您好」, or the platform's neutral address.
+    assert honorific_of(name, Gender.UNKNOWN) == ""
+    assert honorific_of(name, Gender.UNKNOWN, "尊敬的客户") == "尊敬的客户"

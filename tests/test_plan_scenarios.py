@@ -240,12 +240,15 @@ def test_hardship_gets_plan_offer_wording_only_when_overdue(catalog: TemplateCat
         row(loan_id="L1", due_date="2026-11-30", hardship="true"),
         row(loan_id="L2", borrower_id="B2", due_date="2026-12-02", hardship="true"),
         row(loan_id="L3", borrower_id="B3", due_date="2026-11-30", status="plan"),
+        row(loan_id="L4", borrower_id="B4", due_date="2026-12-02", status="plan"),
     ]
     result = run(feed, at("2026-12-01T08:00"), catalog=catalog)
     assert exact(result) == [
         expect("2026-12-01T10:00:00+08:00", ["L1"], "plan_offer", "sms"),
         expect("2026-12-01T10:00:00+08:00", ["L2"], "pre_due", "sms", borrower="B2"),
-        expect("2026-12-01T10:00:00+08:00", ["L3"], "plan_offer", "sms", borrower="B3"),
+        # An agreed plan is never offered again: its installments get their own wording.
+        expect("2026-12-01T10:00:00+08:00", ["L3"], "plan_installment", "sms", borrower="B3"),
+        expect("2026-12-01T10:00:00+08:00", ["L4"], "plan_installment", "sms", borrower="B4"),
     ]
 
 

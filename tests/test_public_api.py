@@ -11,6 +11,8 @@ import remindkit.render
 EXPECTED = {
     "ArgumentError", "FeedItem", "PlatformSettings", "read_rows",
     "TemplateBudgetError",
+    "DeliveryOutcomeUnknownError", "MessageStateError", "OutboxError", "StoreUnavailableError",
+    "MessageState", "Envelope", "Provider", "Receipt",
     "Borrower", "Channel", "ConfigError", "DeliveryError", "FeedRowError", "FieldError",
     "Gender", "InputError", "Installment", "Kit", "MessageContext", "PermanentDeliveryError",
     "Plan", "PlannedMessage", "Platform", "ProviderConfigError", "RejectedRow",

@@ -19,6 +19,7 @@ from remindkit.render import (
     TemplateCatalog,
     collapse_whitespace,
 )
+from remindkit.render.renderer import PlatformView
 
 TemplatesFactory = Callable[..., Path]
 InstallmentFactory = Callable[..., Installment]
@@ -328,7 +329,7 @@ def test_variables_hold_the_content_teams_vocabulary(
     assert set(variables) == {"borrower", "loan", "loans", "total_due", "platform", "now", "stage"}
     borrower, loan = variables["borrower"], variables["loan"]
     assert (borrower.id, borrower.name, borrower.surname) == ("B1001", "欧阳娜娜", "欧阳")
-    assert (borrower.honorific, borrower.gender) == ("欧阳先生/女士", "")
+    assert (borrower.honorific, borrower.gender) == ("", "")
     assert borrower.phone == "+8613800138000"
     assert (loan.id, loan.tail, loan.product) == ("HM20260001", "0001", "禾苗贷")
     assert (loan.amount_due, loan.due_date) == (Decimal("1234.50"), date(2026, 12, 1))
@@ -337,7 +338,8 @@ def test_variables_hold_the_content_teams_vocabulary(
     assert dict(loan.extra) == {"channel": "app"}
     assert variables["loans"] == [loan]
     assert variables["total_due"] == Decimal("1234.50")
-    assert variables["platform"] is platform
+    assert variables["platform"] == PlatformView.of(platform)
+    assert variables["platform"].offers_text == "分期、延期或部分还款"
     assert variables["now"] == datetime(2026, 12, 1, 1, 0, tzinfo=CST)
     assert variables["now"].utcoffset() == timedelta(hours=8)
     assert variables["stage"] == "due_today"

@@ -20,6 +20,7 @@ from remindkit.render.segments import (
     GSM7_BASIC,
     GSM7_EXTENSION,
     SmsLength,
+    carrier_parts_of,
     measure_sms,
 )
 
@@ -147,6 +148,20 @@ def test_signature_counts_toward_the_70_characters() -> None:
 )
 def test_carrier_parts_count_characters_by_70_and_67(text: str, expected: int) -> None:
     assert measure_sms(text).carrier_parts == expected
+
+
+@given(st.text(alphabet=CJK + "a" + EMOJI, max_size=400))
+def test_carrier_parts_of_splits_into_as_many_parts_as_counted(text: str) -> None:
+    pieces = carrier_parts_of(text)
+    assert "".join(pieces) == text
+    assert len(pieces) == measure_sms(text).carrier_parts
+    if len(pieces) > 1:
+        assert {len(piece) for piece in pieces[:-1]} == {67}
+
+
+def test_carrier_parts_of_keeps_70_characters_whole() -> None:
+    assert carrier_parts_of(CJK * 70) == (CJK * 70,)
+    assert carrier_parts_of(CJK * 71) == (CJK * 67, CJK * 4)
 
 
 def test_carrier_counts_an_emoji_once_where_twilio_needs_a_part_more() -> None:

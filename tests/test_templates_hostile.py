@@ -22,15 +22,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import META, make_installment
-from hostile_templates import HOSTILE
+from hostile_templates import HOSTILE, META
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from remindkit.errors import TemplateError
 from remindkit.render import MessageContext, Renderer, TemplateCatalog
 from remindkit.render.budget import MAX_OUTPUT
-from remindkit.testing import demo_platform
+from remindkit.testing import demo_platform, make_installment
 
 CHILD = Path(__file__).resolve().parent / "hostile_child.py"
 CPU_SECONDS = 2.0

@@ -8,7 +8,7 @@ from decimal import Decimal
 import pytest
 
 from remindkit.errors import FieldError
-from remindkit.testing import FrozenClock, demo_platform, make_installment
+from remindkit.testing import FrozenClock, demo_platform, demo_settings, make_installment
 
 NOW = datetime.fromisoformat("2026-12-01T10:00:00+08:00")
 
@@ -39,7 +39,13 @@ def test_make_installment_validates_like_a_feed_row() -> None:
     assert str(caught.value) == "phone: not a valid mobile number"
 
 
-def test_demo_platform_is_the_built_in_lender_with_overrides() -> None:
+def test_demo_settings_sign_with_the_sample_lender_and_take_fields() -> None:
+    settings = demo_settings(locale="zh_HK")
+    assert settings.require_platform() == demo_platform()
+    assert settings.locale == "zh_HK"
+
+
+def test_demo_platform_is_the_sample_lender_with_overrides() -> None:
     assert demo_platform().signature == "禾苗金融"
     assert demo_platform(hotline="95000").hotline == "95000"
     assert demo_platform(hotline="95000").app_name == "禾苗金融App"

@@ -6,6 +6,7 @@ what only a socket shows (a body streamed without Content-Length, the served por
 
 from __future__ import annotations
 
+import socket
 from collections.abc import Iterator
 
 import httpx2
@@ -252,6 +253,8 @@ def test_bind_port_zero_gets_a_port_and_serves_it(calls: Calls) -> None:
     try:
         assert bound.port > 0
         assert bound.base_url == f"http://127.0.0.1:{bound.port}"
+        # asyncio disables Nagle only on sockets that say TCP; else ~40 ms per keep-alive answer
+        assert bound.sock.proto == socket.IPPROTO_TCP
     finally:
         bound.sock.close()
     app = make_app(calls).app

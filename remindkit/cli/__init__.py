@@ -1,13 +1,22 @@
-"""The ``remindkit`` command line (SPEC §9): a Typer app whose commands live one per module."""
+"""The ``remindkit`` command line (SPEC §9): a Typer app whose commands live one per module.
+
+Start-up matters (cron runs ``remindkit run --once`` every few minutes, the pre-commit
+hook runs ``remindkit lint`` on every commit): :func:`main` imports only the module of the
+command named on the command line, and that module its heavy libraries.
+"""
 
 from __future__ import annotations
 
+import sys
+from collections.abc import Sequence
+from importlib import import_module
 from typing import Annotated
 
 import typer
 
 from remindkit import __version__
-from remindkit.cli.usage import ReadableGroup, run
+from remindkit.cli import usage
+from remindkit.cli.usage import ReadableGroup
 
 app = typer.Typer(
     name="remindkit",
@@ -35,11 +44,16 @@ def _root(
     """Humane, compliant loan-repayment reminders in Chinese."""
 
 
-def _register() -> None:
-    # Each command module adds itself to ``app``; importing them here keeps one entry point.
-    from remindkit.cli import commands  # noqa: F401, PLC0415 - commands import app from here
+def _register(args: Sequence[str] | None = None) -> None:
+    """Import the command modules ``args`` need (all of them for ``None``); each module adds
+    its command to ``app`` (so they import ``app`` from here, and are imported late)."""
+    from remindkit.cli.commands import modules_for  # noqa: PLC0415 - see above
+
+    for module in modules_for(args):
+        import_module(module)
 
 
 def main() -> None:
-    _register()
-    run(app)  # one-line usage errors (exit 2) and readable --help labels for every command
+    _register(sys.argv[1:])
+    # usage.run, not a bare name: the ``run`` command's module is remindkit.cli.run.
+    usage.run(app)  # one-line usage errors (exit 2) and readable --help labels for every command

@@ -21,15 +21,15 @@ from contextlib import contextmanager
 from datetime import datetime
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any, NoReturn
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
 
 from remindkit.cli.output import error_line, note, stderr, stdout
 from remindkit.clock import parse_instant
 from remindkit.config import Settings, load_settings
+from remindkit.config_delivery import StoreSettings
 from remindkit.errors import RemindkitError
-from remindkit.kit import Kit
 from remindkit.models import Platform
 from remindkit.resources import (
     SAMPLE_PLATFORM_NOTE,
@@ -37,6 +37,9 @@ from remindkit.resources import (
     sample_platform_settings,
     with_sample_platform,
 )
+
+if TYPE_CHECKING:
+    from remindkit.kit import Kit  # the kit pulls in planning and rendering: only when used
 
 EXIT_OK = 0
 EXIT_FINDINGS = 1
@@ -68,6 +71,13 @@ TemplatesOption = Annotated[
 ]
 FormatOption = Annotated[
     OutputFormat, typer.Option("--format", help="Output format.", case_sensitive=False)
+]
+StoreOption = Annotated[
+    str | None,
+    typer.Option(
+        "--store",
+        help="Outbox database URL (default: the config's [store] url, else sqlite:///remindkit.db).",
+    ),
 ]
 AtOption = Annotated[
     str | None,
@@ -113,6 +123,8 @@ def load_cli_kit(
     kit signs with the fictional sample lender, and a note on stderr says so. Otherwise a
     kit without a platform refuses to plan or render (exit 2, ``platform: not configured``).
     """
+    from remindkit.kit import Kit  # noqa: PLC0415 - see the import above
+
     settings = load_cli_settings(config)
     if sample_platform:
         settings = with_sample_platform(settings)[0]
@@ -125,11 +137,33 @@ def preview_platform(settings: Settings) -> Platform:
     return with_sample_platform(settings)[0].require_platform()
 
 
+def uses_sample_platform(settings: Settings) -> bool:
+    """Whether previews are signed by the fictional sample lender: none is configured (or
+    the config copied the sample's values)."""
+    return settings.platform is None or settings.platform == sample_platform_settings()
+
+
 def note_sample_platform(settings: Settings) -> None:
-    """After a preview's output: a note on stderr when it was signed by the fictional sample
-    lender, because none is configured (or the config copied the sample's values)."""
-    if settings.platform is None or settings.platform == sample_platform_settings():
+    """After a preview's output: a note on stderr when it was signed by the sample lender."""
+    if uses_sample_platform(settings):
         note(SAMPLE_PLATFORM_NOTE)
+
+
+def open_cli_kit(config: Path | None, templates: Path | None, store: str | None) -> Kit:
+    """A kit whose outbox is ``--store`` (or the config's); a bad store URL exits 2."""
+    from remindkit.kit import Kit  # noqa: PLC0415 - see the import above
+
+    settings = load_cli_settings(config)
+    if store is not None:
+        try:
+            chosen = settings.store.model_copy(update={"url": StoreSettings.valid_url(store)})
+        except ValueError as exc:
+            fail(f"--store: {exc}")
+        settings = settings.model_copy(update={"store": chosen})
+    with usage_errors():
+        kit = Kit(settings, templates=resolve_templates_dir(templates, settings))
+        kit.outbox  # noqa: B018 - open (and migrate) now: a bad store is a usage error
+    return kit
 
 
 def resolve_templates_dir(option: Path | None, settings: Settings) -> Path:

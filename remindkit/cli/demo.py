@@ -28,7 +28,7 @@ from remindkit.context import PreviewInput, load_preview_input
 from remindkit.errors import TemplateError, TemplateNotFoundError
 from remindkit.kit import Kit
 from remindkit.models import Channel, Stage, Status
-from remindkit.policy.stages import stage_for, template_group, wants_plan_wording
+from remindkit.policy.stages import stage_of, template_group
 from remindkit.render import MessageContext, Renderer
 from remindkit.resources import shipped_sample_feed, shipped_samples_dir
 
@@ -97,7 +97,7 @@ def _stage(given: PreviewInput, now: datetime) -> Stage:
     if first.status is Status.PAID:
         return Stage.PAYMENT_RECEIVED
     today = now.astimezone(first.borrower.zone).date()
-    return stage_for(first.days_past_due(today), plan_wording=wants_plan_wording(first))
+    return stage_of(first, first.days_past_due(today))
 
 
 def _demo_plan(kit: Kit) -> int:

@@ -72,9 +72,10 @@ def lint_command(
             fail(f"{target}: not a template (.j2) file")
     if samples is not None and not samples.is_dir():
         fail(f"--samples: {samples} is not a directory")
+    platform = preview_platform(settings)
     report = lint_report(
         targets,
-        platform=preview_platform(settings),
+        platform=platform,
         samples_dir=samples if samples is not None else default_samples_dir(),
     )
     if report.templates == 0:
@@ -82,13 +83,13 @@ def lint_command(
     if output is OutputFormat.JSON:
         print_json(report.to_json(show_explained=show_explained))
     else:
-        _print_text(report, show_explained=show_explained)
+        _print_text(report, platform.signature, show_explained=show_explained)
     note_sample_platform(settings)
     if not report.ok:
         raise typer.Exit(EXIT_FINDINGS)
 
 
-def _print_text(report: LintReport, *, show_explained: bool) -> None:
+def _print_text(report: LintReport, signature: str, *, show_explained: bool) -> None:
     shown = [*report.findings, *(report.explained if show_explained else ())]
     shown.sort(key=Finding.sort_key)
     for template_id in dict.fromkeys(finding.template_id for finding in shown):
@@ -96,8 +97,31 @@ def _print_text(report: LintReport, *, show_explained: bool) -> None:
         print_line(Text(template_id, style="bold"))
         rows = [_row(finding) for finding in shown if finding.template_id == template_id]
         print_lines(grid(("位置", "级别", "规则", "说明"), rows, width=stdout.width, indent=2))
+    if report.lengths:
+        _print_lengths(report, signature)
     print_line("")
     paragraph(_summary(report, show_explained=show_explained), style=_colour(report))
+
+
+def _print_lengths(report: LintReport, signature: str) -> None:
+    """Each SMS template's worst case with this signature, and the room left before one
+    more part: a longer product name or signature eats into it."""
+    print_line("")
+    paragraph(
+        f"短信最长情形（含签名【{signature}】，按 70 字一条、分条时 67 字一条）：", style="bold"
+    )
+    rows: list[list[str | Cell]] = []
+    for length in report.lengths:
+        tight = length.margin < 0 or length.parts > length.max_parts
+        rows.append(
+            [
+                length.template_id,
+                f"{length.chars} 字",
+                f"{length.parts}/{length.max_parts} 条",
+                Cell(f"余 {length.margin} 字", "red" if tight else ""),
+            ]
+        )
+    print_lines(grid(("模板", "最长", "条数/允许", "余量"), rows, width=stdout.width, indent=2))
 
 
 def _row(finding: Finding) -> list[str | Cell]:

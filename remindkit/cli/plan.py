@@ -69,7 +69,7 @@ def plan_command(
     when = parse_at(at) or SystemClock().now()
     try:
         items = read_feed(feed)
-        result = kit.plan(_with_progress(items), at=when, days=days)
+        result = kit.plan(with_progress(items), at=when, days=days)
     except RemindkitError as exc:
         fail(str(exc))
     for warning in result.warnings:
@@ -83,7 +83,7 @@ def plan_command(
         raise typer.Exit(EXIT_FINDINGS)
 
 
-def _with_progress(items: Iterable[FeedItem]) -> Iterator[FeedItem]:
+def with_progress(items: Iterable[FeedItem]) -> Iterator[FeedItem]:
     """Show rows read on a terminal (SPEC §8); silent when stderr is a pipe or a file."""
     if not stderr.is_terminal:
         yield from items

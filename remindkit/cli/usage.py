@@ -23,8 +23,6 @@ from typing import Any, NoReturn
 import typer
 import typer.core
 
-from remindkit.cli.output import error_line
-
 EXIT_USAGE = 2
 _INVALID = re.compile(r"\AInvalid value for (?:'([^']+)'|(\S+)): (.*)\Z", re.DOTALL)
 _PYDANTIC_PREFIXES = ("Value error, ", "Assertion failed, ")
@@ -71,6 +69,17 @@ def relabel(command: Any) -> None:
         return params
 
     command.get_params = get_params
+    if hasattr(command, "list_commands") and not isinstance(command, ReadableGroup):
+        # A sub-app (``remindkit outbox list``): its own commands are relabelled likewise.
+        found = command.get_command
+
+        def get_command(ctx: Any, cmd_name: str) -> Any:
+            sub = found(ctx, cmd_name)
+            if sub is not None:
+                relabel(sub)
+            return sub
+
+        command.get_command = get_command
 
 
 def _relabel_param(param: Any) -> None:
@@ -127,6 +136,8 @@ def _report(exc: typer.TyperException) -> int:
         # ``remindkit`` alone: the help is the answer, printed as --help prints it.
         sys.stderr.write(exc.format_message() + "\n")
         return int(code)
+    from remindkit.cli.output import error_line  # noqa: PLC0415 - only on an error (start-up)
+
     error_line(usage_message(exc.format_message()))
     return int(code)
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from pathlib import Path
 
+from remindkit.errors import InputError
 from remindkit.lint.contexts import Sample, WorstCase
 from remindkit.lint.engine import LintSetup, lint_paths, lint_text
 from remindkit.lint.findings import RULE_IDS, Finding, LintReport, Rule, Severity
@@ -64,12 +65,16 @@ def lint_report(
     """
     if isinstance(paths, str | Path):
         paths = [paths]
+    targets = [Path(p) for p in paths]
+    for target in targets:
+        if not target.exists():
+            raise InputError(f"{target}: no such file or directory")
     setup = LintSetup.create(
         platform or sample_platform(),
         samples_dir if samples_dir is not None else default_samples_dir(),
         worst_case,
     )
-    return lint_paths([Path(p) for p in paths], setup)
+    return lint_paths(targets, setup)
 
 
 def lint(

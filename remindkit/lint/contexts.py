@@ -2,7 +2,8 @@
 
 Samples are the preview context files of ``config/samples/`` (SPEC §9). Worst cases
 are built from :class:`WorstCase`, the declared maximum lengths of the variables: the
-longest honorific (compound surname, unknown gender: 司马先生/女士), the largest amount,
+longest address (a compound surname, 司马先生, or the platform's neutral address for an
+unknown gender when that is longer), the largest amount,
 the longest product name, a consolidated message of several installments, dates that
 carry a year (both sides of a new year) and the stage's extreme days past due.
 """
@@ -32,6 +33,8 @@ STAGE_DAYS: dict[str, tuple[int, ...]] = {
     "overdue_late": (31, 999),
     "payment_received": (-7, 0, 30, 999),
     "plan_offer": (1, 30, 999),
+    "plan_installment": (-7, -1, 0, 1, 30, 999),
+    "credit_notice": (1, 15, 999),
 }
 _ANY_STAGE = (-7, 0, 7, 30, 999)
 # Both sides of a new year, so every date is shown with its year (2027年1月4日).
@@ -45,7 +48,7 @@ _WORST_NOWS = (
 class WorstCase:
     """Declared maximum lengths of the variables, for the worst-case SMS length."""
 
-    name: str = "司马相如"  # compound surname; with no gender → 司马先生/女士 (7 characters)
+    name: str = "司马相如"  # compound surname: 司马先生 (4 characters)
     amount_due: Decimal = Decimal("99999.99")
     product: str = "禾苗分期"
     loan_id: str = "HM2026010199"
@@ -98,7 +101,9 @@ def worst_cases(stage: str, worst: WorstCase, platform: Platform) -> Iterator[Sa
         for days in STAGE_DAYS.get(stage, _ANY_STAGE):
             for count in sorted({1, worst.consolidated}):
                 context = MessageContext(
-                    installments=_installments(worst, count, now.date() - timedelta(days=days)),
+                    installments=_installments(
+                        worst, count, now.date() - timedelta(days=days), platform
+                    ),
                     now=now,
                 )
                 name = f"最长情形（{_when(days)}，{count}笔，{now.date().isoformat()}）"
@@ -111,8 +116,13 @@ def _when(days_past_due: int) -> str:
     return f"逾期{days_past_due}天" if days_past_due else "到期当天"
 
 
-def _installments(worst: WorstCase, count: int, due: date) -> tuple[Installment, ...]:
-    borrower = Borrower(id="B-worst", name=worst.name, gender=Gender.UNKNOWN)
+def _installments(
+    worst: WorstCase, count: int, due: date, platform: Platform
+) -> tuple[Installment, ...]:
+    # The longer of the two ways to address the borrower: 司马先生, or the neutral address.
+    neutral_longer = len(platform.neutral_address) > len(worst.name[:2]) + 2
+    gender = Gender.UNKNOWN if neutral_longer else Gender.MALE
+    borrower = Borrower(id="B-worst", name=worst.name, gender=gender)
     return tuple(
         Installment(
             loan_id=f"{worst.loan_id[:-2]}{index:02d}" if count > 1 else worst.loan_id,

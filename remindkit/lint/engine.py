@@ -22,9 +22,17 @@ import jinja2
 
 from remindkit.lint.contexts import Sample, SampleProblem, WorstCase, load_samples, worst_cases
 from remindkit.lint.files import discover, display_id, read_template
-from remindkit.lint.findings import RULE_IDS, Finding, LintReport, Rule, Severity, explain
+from remindkit.lint.findings import (
+    RULE_IDS,
+    Finding,
+    LintReport,
+    Rule,
+    Severity,
+    SmsWorstCase,
+    explain,
+)
 from remindkit.lint.platform import check_signature
-from remindkit.lint.rendered import RenderIssue, length_issue, render_all
+from remindkit.lint.rendered import RenderIssue, length_issue, push_length_issues, render_all
 from remindkit.lint.scantext import ScanText, normalise
 from remindkit.lint.source import TemplateSource, read_source
 from remindkit.lint.static import (
@@ -36,7 +44,7 @@ from remindkit.lint.static import (
     parse,
 )
 from remindkit.lint.textrules import TextOptions, run_text_checks
-from remindkit.models import Platform
+from remindkit.models import Channel, Platform
 from remindkit.render import Renderer, TemplateCatalog, TemplateFile
 from remindkit.render.sandbox import build_environment
 
@@ -53,6 +61,7 @@ class LintSetup:
     worst_case: WorstCase = field(default_factory=WorstCase)
     environment: jinja2.Environment = field(default_factory=build_environment)
     renderers: dict[Platform, Renderer] = field(default_factory=dict)
+    lengths: list[SmsWorstCase] = field(default_factory=list)
 
     @classmethod
     def create(
@@ -70,13 +79,14 @@ class LintSetup:
 
 def lint_paths(paths: Iterable[Path], setup: LintSetup) -> LintReport:
     files = [found for path in paths for found in discover(Path(path))]
-    findings = _setup_findings(setup)
+    findings = setup_findings(setup)
     for path in files:
         findings += lint_file(path, setup)
-    return LintReport.of(findings, templates=len(files))
+    return LintReport.of(findings, templates=len(files), lengths=setup.lengths)
 
 
-def _setup_findings(setup: LintSetup) -> list[Finding]:
+def setup_findings(setup: LintSetup) -> list[Finding]:
+    """Findings of the setup itself: unusable sample files, a signature carriers refuse."""
     findings = [
         Finding(
             template_id=problem.path.name,
@@ -94,8 +104,14 @@ def _setup_findings(setup: LintSetup) -> list[Finding]:
 
 
 # -- one file ---------------------------------------------------------------------------------
-def lint_file(path: Path, setup: LintSetup) -> list[Finding]:
-    template, findings = read_template(path)
+def lint_file(path: Path, setup: LintSetup, draft: str | None = None) -> list[Finding]:
+    """Every finding of one file; ``draft`` lints that text in the file's place.
+
+    The setup's renderers cache compiled templates by path: lint a draft with a setup
+    whose ``renderers`` are fresh, or the file's previous text may be rendered instead.
+    """
+    raw = None if draft is None else draft.encode("utf-8")
+    template, findings = read_template(path, raw)
     if template is None:
         return findings
     try:
@@ -186,6 +202,17 @@ def _rendered(
     length = length_issue(template, run)
     if length is not None:
         issues.append(length)
+    issues += push_length_issues(run)
+    if template.channel is Channel.SMS and run.longest.chars:
+        setup.lengths.append(
+            SmsWorstCase(
+                template_id=display_id(template),
+                chars=run.longest.chars,
+                parts=run.longest.parts,
+                max_parts=template.meta.max_parts,
+                sample=run.longest.sample,
+            )
+        )
     seen = {(f.rule, f.excerpt) for f in before if f.excerpt}
     body_line = template.meta_end_line + 1
     findings: list[Finding] = []

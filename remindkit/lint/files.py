@@ -74,18 +74,26 @@ class FileName:
         )
 
 
-def read_template(path: Path) -> tuple[TemplateFile | None, list[Finding]]:
-    """The file with its metadata (None when it cannot be read); problems as findings."""
+def read_template(
+    path: Path, raw: bytes | None = None
+) -> tuple[TemplateFile | None, list[Finding]]:
+    """The file with its metadata (None when it cannot be read); problems as findings.
+
+    ``raw`` lints these bytes as if they were the file's (a draft in an editor).
+    """
     name = FileName.of(path)
-    try:
-        size = path.stat().st_size
-        if size > MAX_TEMPLATE_BYTES:
-            # Not read at all: the renderer refuses it the same way, and a file of megabytes
-            # would stall the pre-commit hook in the text rules alone.
-            return None, [_too_large(name, size)]
-        raw = path.read_bytes()
-    except OSError as exc:
-        return None, [name.problem(0, f"无法读取文件：{exc.strerror or exc}。")]
+    if raw is None:
+        try:
+            size = path.stat().st_size
+            if size > MAX_TEMPLATE_BYTES:
+                # Not read at all: the renderer refuses it the same way, and a file of
+                # megabytes would stall the pre-commit hook in the text rules alone.
+                return None, [_too_large(name, size)]
+            raw = path.read_bytes()
+        except OSError as exc:
+            return None, [name.problem(0, f"无法读取文件：{exc.strerror or exc}。")]
+    elif len(raw) > MAX_TEMPLATE_BYTES:
+        return None, [_too_large(name, len(raw))]
     source, findings = _decode(name, raw)
     try:
         meta, meta_end = parse_metadata(name.template_id, source)

@@ -34,6 +34,9 @@ class Rule(StrEnum):
     MARKETING_IN_NOTIFICATION = "marketing-in-notification"
     TONE = "tone"
     TRADITIONAL_CHARS = "traditional-chars"
+    PUSH_LENGTH = "push-length"
+    LOCK_SCREEN = "lock-screen"
+    UNCONFIGURED_OFFER = "unconfigured-offer"
 
 
 RULE_IDS = frozenset(rule.value for rule in Rule)
@@ -76,21 +79,49 @@ class Finding:
         return (self.template_id, self.line, self.rule.value, self.message)
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SmsWorstCase:
+    """An SMS template's longest rendering with the signature linted with, and what is left.
+
+    ``margin`` is the characters left before one more part (70 for one part, 67 a part
+    when split): the room a longer product name or a longer signature still has.
+    """
+
+    template_id: str
+    chars: int
+    parts: int
+    max_parts: int
+    sample: str
+
+    @property
+    def margin(self) -> int:
+        allowed = 70 if self.max_parts <= 1 else 67 * self.max_parts
+        return allowed - self.chars
+
+
 @dataclass(frozen=True, slots=True)
 class LintReport:
-    """All findings of one run, split into the counted ones and the explained warnings."""
+    """All findings of one run, split into the counted ones and the explained warnings,
+    and each SMS template's worst case (``lengths``)."""
 
     findings: tuple[Finding, ...]
     explained: tuple[Finding, ...] = field(default=())
     templates: int = 0
+    lengths: tuple[SmsWorstCase, ...] = field(default=())
 
     @classmethod
-    def of(cls, findings: Iterable[Finding], templates: int = 0) -> LintReport:
+    def of(
+        cls,
+        findings: Iterable[Finding],
+        templates: int = 0,
+        lengths: Iterable[SmsWorstCase] = (),
+    ) -> LintReport:
         ordered = sorted(set(findings), key=Finding.sort_key)
         return cls(
             findings=tuple(f for f in ordered if f.explained is None),
             explained=tuple(f for f in ordered if f.explained is not None),
             templates=templates,
+            lengths=tuple(sorted(lengths, key=lambda length: length.template_id)),
         )
 
     @property

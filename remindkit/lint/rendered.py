@@ -23,6 +23,8 @@ from remindkit.errors import (
 )
 from remindkit.lint.contexts import Sample
 from remindkit.lint.findings import Rule, Severity
+from remindkit.lint.offers import unconfigured_offers
+from remindkit.lint.push import LongestPush, length_issues, lock_screen_issues
 from remindkit.lint.scantext import BOUNDARY, ScanText
 from remindkit.lint.textrules import TextIssue, TextOptions, run_text_checks
 from remindkit.models import Channel, Platform
@@ -33,8 +35,10 @@ MAX_SMS_CHARS = 500
 # CPU time one template may take over all samples and worst cases: a shipped template
 # takes ~1 ms; one render may take MAX_CPU_SECONDS, and lint stops at the first budget hit.
 MAX_LINT_RENDER_SECONDS = 0.5
-HELP_STAGES = frozenset({"overdue_early", "overdue", "overdue_late", "plan_offer"})
-DUE_STAGES = frozenset({"pre_due", "due_today"})
+HELP_STAGES = frozenset(
+    {"overdue_early", "overdue", "overdue_late", "plan_offer", "plan_installment", "credit_notice"}
+)
+DUE_STAGES = frozenset({"pre_due", "due_today", "plan_installment"})
 _AMOUNT = re.compile(r"\d[\d,]*(?:\.\d+)?元|[零壹贰叁肆伍陆柒捌玖拾佰仟万亿]+元")
 _DATE = re.compile(r"\d{1,2}月\d{1,2}日|今天|今日|明天|明日|后天|\d+天后|\d+日后|昨天|前天|\d+天前")
 _PRIVACY = re.compile(
@@ -70,6 +74,7 @@ class RenderRun:
 
     issues: list[RenderIssue] = field(default_factory=list)
     longest: _Longest = field(default_factory=_Longest)
+    longest_push: LongestPush = field(default_factory=LongestPush)
     rendered: int = 0
 
 
@@ -98,6 +103,8 @@ def render_all(
             continue
         run.rendered += 1
         _track_length(run.longest, rendered, sample.name)
+        if rendered.channel is Channel.PUSH:
+            run.longest_push.track(rendered.title or "", rendered.body or "", sample.name)
         shown = _shown(rendered, sample.platform)
         if shown in seen:
             continue  # identical output: the text checks would say the same
@@ -156,7 +163,21 @@ def _output_issues(
         channel=template.channel.value, notification=template.meta.purpose == "notification"
     )
     issues = [_from_text(issue, text, sample.name) for issue in run_text_checks(text, options)]
-    return issues + list(_missing(template, shown, sample))
+    issues += _missing(template, shown, sample)
+    where = f"（用样例 {sample.name} 渲染的结果）"
+    if rendered.channel is Channel.PUSH:
+        issues += [
+            RenderIssue(found.rule, found.severity, found.message + where, None, found.key)
+            for found in lock_screen_issues(shown)
+        ]
+    products = [item.product or "" for item in sample.context.installments]
+    issues += [
+        RenderIssue(
+            Rule.UNCONFIGURED_OFFER, Severity.ERROR, found.message + where, None, found.term
+        )
+        for found in unconfigured_offers(shown, sample.platform, products)
+    ]
+    return issues
 
 
 def _from_text(issue: TextIssue, text: ScanText, sample: str) -> RenderIssue:
@@ -195,6 +216,14 @@ def _missing(template: TemplateFile, shown: str, sample: Sample) -> Iterator[Ren
         )
     if template.meta.purpose == "marketing" and not _OPT_OUT.search(shown):
         yield issue("opt-out", "营销类消息必须带退订方式，如结尾写“拒收请回复R”。")
+
+
+def push_length_issues(run: RenderRun) -> list[RenderIssue]:
+    """``push-length``: the longest title and body over every rendering (lock screens)."""
+    return [
+        RenderIssue(found.rule, found.severity, found.message, None, found.key)
+        for found in length_issues(run.longest_push)
+    ]
 
 
 def length_issue(template: TemplateFile, run: RenderRun) -> RenderIssue | None:

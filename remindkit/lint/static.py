@@ -23,8 +23,7 @@ from jinja2 import meta, nodes
 from jinja2.filters import FILTERS as BUILTIN_FILTERS
 
 from remindkit.lint.findings import Rule, Severity
-from remindkit.models import Platform
-from remindkit.render.renderer import BorrowerView, LoanView
+from remindkit.render.renderer import BorrowerView, LoanView, PlatformView
 from remindkit.render.sandbox import check_template
 
 # What each vocabulary name is; dataclass types expose their fields, the others their
@@ -34,7 +33,7 @@ VOCABULARY: Mapping[str, type] = {
     "loan": LoanView,
     "loans": list,
     "total_due": Decimal,
-    "platform": Platform,
+    "platform": PlatformView,
     "now": datetime,
     "stage": str,
 }

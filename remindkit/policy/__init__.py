@@ -18,19 +18,25 @@ Each module holds small values and functions that return decisions with their re
   Steps of one installment landing on one day collapse into the latest step
   (``merged: steps +1, +3``).
 - **Stage** comes from the days past due on the day the message goes out (a +7 step
-  deferred to day 8 uses ``overdue`` wording). ``hardship`` and status ``plan`` use
-  ``plan_offer`` wording in overdue stages; before the due date they get the usual ones.
+  deferred to day 8 uses ``overdue`` wording). ``hardship`` uses ``plan_offer`` wording in
+  overdue stages (before the due date the usual ones); status ``plan`` (an agreed plan)
+  uses ``plan_installment`` wording at every step, never an offer of the plan it has.
+- **Credit notice** (``[credit_notice]``, off by default): one SMS per loan on
+  ``days_past_due`` after the due date of the first installment to reach it, moved by the
+  holiday rules like an overdue step, keyed by loan and kind only so the outbox keeps one
+  (:mod:`~remindkit.policy.notices`); none for status ``plan``.
 - **Window.** ``[start, end)``; a step time outside moves to ``start`` or to one minute
   before ``end``; ``not_after`` is ``end`` that day. With ``--at`` later than a step's
   time on the first day, the message goes at ``at`` if the window is still open, else it
   is suppressed ``window_closed``.
-- **Caps.** Per borrower and local day, messages are placed most overdue first
-  (plan_offer > overdue_late > overdue > overdue_early > due_today > pre_due), each at the
-  earliest time keeping ``min_gap`` (real elapsed time) from those placed: later the same
-  day is ``deferred: min_gap``, no room is ``min_gap``, over a count cap is
-  ``frequency_cap``. The gap is checked within a local day: the 22:00–08:00 limit keeps
-  two days' messages at least 9 hours apart (10, less a daylight-saving hour), so settings
-  refuse a ``min_gap`` above 9 hours, which could not hold across midnight.
+- **Caps.** Per borrower and local day, messages are placed most severe first
+  (plan_offer > credit_notice > overdue_late > overdue > overdue_early > due_today =
+  plan_installment > pre_due), each at the earliest time keeping ``min_gap`` (real elapsed
+  time) from those placed: later the same day is ``deferred: min_gap``, no room is
+  ``min_gap``, over a count cap is ``frequency_cap``. The gap is checked within a local
+  day: the 22:00–08:00 limit keeps two days' messages at least 9 hours apart (10, less a
+  daylight-saving hour), so settings refuse a ``min_gap`` above 9 hours, which could not
+  hold across midnight.
 - **Channels.** The step's channels in order, skipping opted-out ones and those without
   contact (SMS needs a phone, push a token); the usable ones after the first are the
   fallbacks. None usable: ``opted_out`` if the borrower refused one of them, else

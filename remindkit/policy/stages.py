@@ -9,30 +9,45 @@ from remindkit.models import Channel, Installment, Stage, Status
 _SEVERITY = {
     Stage.PRE_DUE: 0,
     Stage.DUE_TODAY: 1,
+    Stage.PLAN_INSTALLMENT: 1,
     Stage.OVERDUE_EARLY: 2,
     Stage.OVERDUE: 3,
     Stage.OVERDUE_LATE: 4,
-    Stage.PLAN_OFFER: 5,
-    Stage.PAYMENT_RECEIVED: 6,
+    Stage.CREDIT_NOTICE: 5,
+    Stage.PLAN_OFFER: 6,
+    Stage.PAYMENT_RECEIVED: 7,
 }
 
 
-def stage_for(days_past_due: int, *, plan_wording: bool = False) -> Stage:
+def stage_for(days_past_due: int, *, plan_wording: bool = False, on_plan: bool = False) -> Stage:
     """The stage of a reminder sent ``days_past_due`` days after the due date.
 
     A step moved earlier than seven days before the due date (Spring Festival pause) is
-    still a ``pre_due`` reminder. Overdue stages use ``plan_offer`` wording for borrowers in
-    hardship or already on a repayment plan.
+    still a ``pre_due`` reminder. An installment of an agreed plan (``on_plan``) always gets
+    ``plan_installment`` wording (this period's amount under the plan, how to pay, how to
+    adjust; SPEC §13), never an offer of the plan it has. Overdue stages use ``plan_offer``
+    wording for borrowers in hardship (``plan_wording``).
     """
+    if on_plan:
+        return Stage.PLAN_INSTALLMENT
     stage = Stage.for_days_past_due(days_past_due) or Stage.PRE_DUE
     if plan_wording and stage.is_overdue:
         return Stage.PLAN_OFFER
     return stage
 
 
+def stage_of(installment: Installment, days_past_due: int) -> Stage:
+    """The stage of a reminder about ``installment`` sent ``days_past_due`` after it is due."""
+    return stage_for(
+        days_past_due,
+        plan_wording=wants_plan_wording(installment),
+        on_plan=installment.status is Status.PLAN,
+    )
+
+
 def wants_plan_wording(installment: Installment) -> bool:
-    """Hardship (SPEC §3) or an agreed plan (status ``plan``) asks for ``plan_offer`` wording."""
-    return installment.hardship or installment.status is Status.PLAN
+    """A borrower in hardship (SPEC §3) is offered a plan in overdue stages (``plan_offer``)."""
+    return installment.hardship
 
 
 def severity(stage: Stage) -> int:

@@ -78,6 +78,11 @@ def locale_chain(locale: str) -> tuple[str, ...]:
     return tuple(dict.fromkeys(chain))
 
 
+def is_variant_name(name: str) -> bool:
+    """A variant name a file may carry: lower-case letters, digits, ``_`` or ``-``, ≤ 32."""
+    return _VARIANT_NAME.fullmatch(name) is not None
+
+
 def split_template_id(template_id: str) -> tuple[str, str, str]:
     """``overdue_early/sms.b`` → (stage, channel, variant); the base file is variant ``a``."""
     stage, sep, rest = template_id.partition("/")
@@ -188,7 +193,7 @@ class TemplateCatalog:
             raise TemplateSyntaxError(
                 template_id, f"unknown channel '{channel}' in the file name (sms, push)"
             ) from None
-        if not _VARIANT_NAME.fullmatch(variant):
+        if not is_variant_name(variant):
             raise TemplateSyntaxError(template_id, f"bad variant name '{variant}'")
         loaded = TemplateFile(
             template_id=template_id,

@@ -1,8 +1,10 @@
 """How to address a borrower: surname detection and the honorific (SPEC §4.2).
 
 Message text never carries the full name by default (collection-rules §5): the
-honorific is the surname plus 先生/女士, or 先生/女士 together when the gender is
-unknown, because guessing a borrower's gender is worse than a neutral form.
+honorific is the surname plus 先生/女士. When the gender is unknown there is no 先生/女士
+at all (SPEC §13): guessing is worse than a neutral address, and 「周先生/女士」 reads as a
+mail-merge slip. The neutral address is the platform's (``尊敬的客户``) or nothing, so
+``{{ borrower.honorific }}您好`` reads 「您好」.
 """
 
 from __future__ import annotations
@@ -86,8 +88,7 @@ COMPOUND_SURNAMES = frozenset(
     }
 )
 
-NEUTRAL_TITLE = "先生/女士"
-_TITLES = {Gender.MALE: "先生", Gender.FEMALE: "女士", Gender.UNKNOWN: NEUTRAL_TITLE}
+_TITLES = {Gender.MALE: "先生", Gender.FEMALE: "女士"}
 _NAME_DOTS = ("·", "•", "・", "．")
 _HAN = re.compile("[\u3400-\u9fff\uf900-\ufaff\U00020000-\U0003ffff]")
 
@@ -113,6 +114,7 @@ def surname_of(name: str) -> str:
     return name[:1]
 
 
-def honorific_of(name: str, gender: Gender) -> str:
-    """王先生 / 欧阳女士 / 李先生/女士 (gender unknown: neutral, never a guess)."""
-    return f"{surname_of(name)}{_TITLES[gender]}"
+def honorific_of(name: str, gender: Gender, neutral: str = "") -> str:
+    """王先生 / 欧阳女士; gender unknown: ``neutral`` (尊敬的客户, or empty), never a guess."""
+    title = _TITLES.get(gender)
+    return neutral if title is None else f"{surname_of(name)}{title}"

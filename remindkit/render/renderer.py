@@ -135,7 +135,47 @@ class LoanView:
     extra: Mapping[str, str] = field(default_factory=dict)
 
 
-_VIEW_NAMES: dict[type, str] = {BorrowerView: "borrower", LoanView: "loan", Platform: "platform"}
+@dataclass(frozen=True, slots=True)
+class PlatformView:
+    """``platform.*`` in templates: the lender, and the offers it really makes.
+
+    ``offers`` are the configured options in their usual order (分期, 延期, 部分还款, 减免);
+    ``offers_text`` says them as a sentence does: 「分期、延期或部分还款」 (empty: none).
+    """
+
+    name: str
+    signature: str
+    hotline: str
+    app_name: str
+    repay_url: str
+    offers: tuple[str, ...]
+    offers_text: str
+
+    @classmethod
+    def of(cls, platform: Platform) -> PlatformView:
+        return cls(
+            name=platform.name,
+            signature=platform.signature,
+            hotline=platform.hotline,
+            app_name=platform.app_name,
+            repay_url=platform.repay_url,
+            offers=platform.offers,
+            offers_text=either(platform.offers),
+        )
+
+
+def either(options: tuple[str, ...]) -> str:
+    """「分期」, 「分期或延期」, 「分期、延期或部分还款」."""
+    if len(options) <= 1:
+        return "".join(options)
+    return f"{'、'.join(options[:-1])}或{options[-1]}"
+
+
+_VIEW_NAMES: dict[type, str] = {
+    BorrowerView: "borrower",
+    LoanView: "loan",
+    PlatformView: "platform",
+}
 
 
 def _plain_paths(prefix: str, cls: type) -> set[str]:
@@ -189,11 +229,12 @@ class Renderer:
     def __init__(self, catalog: TemplateCatalog, platform: Platform) -> None:
         self.catalog = catalog
         self.platform = platform
+        self.platform_view = PlatformView.of(platform)
         self.environment: ReminderSandbox = build_environment()
         self.environment.undefined = VocabularyUndefined
         self.environment.plain_data = {
             cls: frozenset(f.name for f in fields(cls))
-            for cls in (BorrowerView, LoanView, Platform)
+            for cls in (BorrowerView, LoanView, PlatformView)
         }
         self.environment.plain_outputs = PLAIN_OUTPUTS
         self._compiled: dict[str, jinja2.Template] = {}
@@ -247,14 +288,16 @@ class Renderer:
                 id=borrower.id,
                 name=borrower.name,
                 surname=surname_of(borrower.name),
-                honorific=honorific_of(borrower.name, borrower.gender),
+                honorific=honorific_of(
+                    borrower.name, borrower.gender, self.platform.neutral_address
+                ),
                 gender=borrower.gender.value,
                 phone=borrower.phone or "",
             ),
             "loan": loans[0],
             "loans": loans,
             "total_due": sum((item.amount_due for item in context.installments), Decimal(0)),
-            "platform": self.platform,
+            "platform": self.platform_view,
             "now": now,
             "stage": stage.value,
         }

@@ -53,6 +53,8 @@ LOOP_BUDGET = "remindkit:loop"
 CONCAT = "remindkit:concat"
 OUTPUT_BUDGET = "remindkit:output"
 ALLOWED_GLOBALS = frozenset({"range"})
+# Jinja built-in filters a template may use (each within budget): see bounded_filters().
+ALLOWED_BUILTIN_FILTERS = frozenset(bounded_filters())
 FORBIDDEN_NAMES = frozenset(
     {"self", "lipsum", "cycler", "joiner", "namespace", "dict", "config", "request", "loop_"}
 )

@@ -37,6 +37,7 @@ __all__ = [
     "GSM7_EXTENSION",
     "Encoding",
     "SmsLength",
+    "carrier_parts_of",
     "measure_sms",
 ]
 
@@ -102,6 +103,8 @@ _length: Final = lru_cache(maxsize=4096)(SmsLength)
 
 def measure_sms(text: str) -> SmsLength:
     """Characters, encoding and parts of `text` (the full SMS, 【signature】 included)."""
+    if not isinstance(text, str):
+        raise TypeError(f"text: expected str, got {type(text).__name__}")
     if _NON_GSM7.search(text) is None:
         return _measure_gsm7(text)
     if JOINING.search(text) is None:
@@ -111,6 +114,15 @@ def measure_sms(text: str) -> SmsLength:
             size, "UCS-2", _uniform_parts(size, UCS2_SINGLE_UNITS, UCS2_PART_UNITS), size
         )
     return _measure_ucs2_clusters(text)
+
+
+def carrier_parts_of(text: str) -> tuple[str, ...]:
+    """The parts a mainland carrier sends ``text`` in (the full SMS, 【signature】 included):
+    the whole text up to 70 characters, else pieces of 67, as ``carrier_parts`` counts."""
+    if len(text) <= CARRIER_SINGLE_CHARS:
+        return (text,)
+    step = CARRIER_PART_CHARS
+    return tuple(text[start : start + step] for start in range(0, len(text), step))
 
 
 def _uniform_parts(size: int, single: int, per_part: int) -> int:

@@ -7,12 +7,14 @@ logs are off: a request line may carry the ``?token=`` of the link printed at st
 
 from __future__ import annotations
 
+import signal
 import socket
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from types import FrameType
 
 import uvicorn
 from starlette.types import ASGIApp
@@ -39,7 +41,10 @@ class Bound:
 def bind(host: str = LOOPBACK, port: int = 0) -> Bound:
     """A socket listening on ``host:port``; port 0 picks a free one. Raises ``OSError``."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
+    # IPPROTO_TCP explicitly: asyncio turns Nagle off only on sockets whose proto says TCP
+    # (a plain socket() says 0), and with Nagle on, every keep-alive answer of headers and
+    # body waits ~40 ms for a delayed ACK.
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     try:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind((host, port))
@@ -50,16 +55,51 @@ def bind(host: str = LOOPBACK, port: int = 0) -> Bound:
     return Bound(sock, host, sock.getsockname()[1])
 
 
-def _server(app: ASGIApp) -> uvicorn.Server:
+class _Server(uvicorn.Server):
+    """uvicorn's server, calling ``on_started`` once it accepts connections (its signal
+    handlers are in place by then, so Ctrl-C right after the announcement stops it)."""
+
+    def __init__(self, config: uvicorn.Config, on_started: Callable[[], None] | None) -> None:
+        super().__init__(config)
+        self.on_started = on_started
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        await super().startup(sockets)
+        if self.on_started is not None and not self.should_exit:
+            self.on_started()
+
+
+def _server(app: ASGIApp, on_started: Callable[[], None] | None = None) -> _Server:
     config = uvicorn.Config(
         app, log_level="warning", access_log=False, lifespan="off", server_header=False
     )
-    return uvicorn.Server(config)
+    return _Server(config, on_started)
 
 
-def serve(app: ASGIApp, bound: Bound) -> None:
-    """Serve ``app`` on ``bound`` until interrupted."""
-    _server(app).run(sockets=[bound.sock])
+class _StoppedError(Exception):
+    """SIGTERM, re-raised by uvicorn after its graceful shutdown."""
+
+
+def _stopped(signum: int, frame: FrameType | None) -> None:
+    raise _StoppedError
+
+
+def serve(app: ASGIApp, bound: Bound, on_started: Callable[[], None] | None = None) -> None:
+    """Serve ``app`` on ``bound`` until Ctrl-C or SIGTERM, then return; ``on_started``
+    runs once the server accepts connections (announce the address there).
+
+    uvicorn shuts down gracefully on either signal and then raises it again for the
+    previous handler: here that handler ends ``serve`` quietly, so the command exits 0.
+    """
+    in_main = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGTERM, _stopped) if in_main else None
+    try:
+        _server(app, on_started).run(sockets=[bound.sock])
+    except (KeyboardInterrupt, _StoppedError):
+        pass
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
 
 
 @contextmanager

@@ -1,0 +1,155 @@
+"""The outbox tables (SQLAlchemy Core), the single description of the schema.
+
+Alembic migrations (``remindkit/outbox/migrations``) create and evolve these tables; a test
+checks that the migrated schema equals this one, so the two cannot drift apart.
+
+- ``messages``: one row per message key (the planner's ``PlannedMessage.key`` is the
+  primary key and so the idempotency guard), its current state, the lease of the worker
+  that claimed it, the provider's answer and the rendered text (the audit record, §6.1).
+- ``message_installments``: which installments a (possibly consolidated) message is about,
+  so a payment cancels every queued message that mentions the installment.
+- ``events``: append-only, one row per transition (and per delivery receipt later).
+- ``installments``: the latest status the outbox heard for each installment it has
+  messages for, and the first time it was seen paid (recorded once, whoever saw it).
+- ``contacts``: phone numbers and push tokens a provider refused permanently; later
+  messages to them are suppressed ``bad_contact`` until the feed brings another one.
+
+Times are stored in UTC (``timestamptz`` on PostgreSQL; ISO text on SQLite) and come back
+timezone-aware.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    Date,
+    DateTime,
+    Dialect,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    TypeDecorator,
+)
+
+metadata = MetaData()
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Aware datetimes in, aware UTC datetimes out; naive values are refused."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> Any:
+        if value is None:
+            return None
+        if value.tzinfo is None or value.utcoffset() is None:
+            raise ValueError(f"naive datetime {value.isoformat()} cannot be stored")
+        utc = value.astimezone(UTC)
+        # SQLite has no time zones: store naive UTC so text comparison orders instants.
+        return utc.replace(tzinfo=None) if dialect.name == "sqlite" else utc
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        moment: datetime = datetime.fromisoformat(value) if isinstance(value, str) else value
+        return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+KEY = String(40)
+_ID = String(200)
+
+messages = Table(
+    "messages",
+    metadata,
+    Column("key", KEY, primary_key=True),
+    Column("state", String(16), nullable=False),
+    Column("origin", String(16), nullable=False),
+    Column("parent_key", KEY, nullable=True),
+    Column("borrower_id", _ID, nullable=False),
+    Column("loan_ids", Text, nullable=False),  # JSON list, for people reading the row
+    Column("stage", String(32), nullable=False),
+    Column("template_id", String(120), nullable=False),
+    Column("variant", String(32), nullable=False),
+    Column("channel", String(16), nullable=False),
+    Column("fallbacks", String(64), nullable=False),  # comma-separated channels
+    Column("day", Date, nullable=False),  # the borrower-local day the message is for
+    Column("timezone", String(64), nullable=False),
+    Column("send_at", UTCDateTime, nullable=False),
+    Column("not_after", UTCDateTime, nullable=False),
+    Column("next_attempt_at", UTCDateTime, nullable=False),
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("lease_owner", String(128), nullable=True),
+    Column("lease_expires_at", UTCDateTime, nullable=True),
+    Column("provider", String(64), nullable=True),
+    Column("provider_message_id", String(128), nullable=True),
+    Column("address", String(512), nullable=True),  # the phone or token it went to
+    Column("error_code", String(64), nullable=True),
+    Column("reason", Text, nullable=True),
+    Column("text", Text, nullable=True),  # SMS with its signature, or the push body
+    Column("title", Text, nullable=True),  # push title
+    Column("template_hash", String(64), nullable=True),
+    Column("context", Text, nullable=False),  # JSON snapshot of the installments' feed fields
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("created_by", String(128), nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    Column("sent_at", UTCDateTime, nullable=True),
+    Index("ix_messages_due", "state", "next_attempt_at"),
+    Index("ix_messages_borrower", "borrower_id", "sent_at"),
+    Index("ix_messages_lease", "state", "lease_expires_at"),
+    Index("ix_messages_provider_id", "provider", "provider_message_id"),
+)
+
+message_installments = Table(
+    "message_installments",
+    metadata,
+    Column("message_key", KEY, ForeignKey("messages.key", ondelete="CASCADE"), primary_key=True),
+    Column("loan_id", _ID, primary_key=True),
+    Column("installment_no", Integer, primary_key=True),
+    Index("ix_message_installments_installment", "loan_id", "installment_no"),
+)
+
+events = Table(
+    "events",
+    metadata,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True),
+    Column("message_key", KEY, ForeignKey("messages.key", ondelete="CASCADE"), nullable=False),
+    Column("at", UTCDateTime, nullable=False),
+    Column("worker", String(128), nullable=False),
+    Column("from_state", String(16), nullable=True),
+    Column("to_state", String(16), nullable=False),
+    Column("reason", Text, nullable=True),
+    Column("detail", Text, nullable=True),  # JSON
+    Index("ix_events_message", "message_key", "id"),
+)
+
+installments = Table(
+    "installments",
+    metadata,
+    Column("loan_id", _ID, primary_key=True),
+    Column("installment_no", Integer, primary_key=True),
+    Column("borrower_id", _ID, nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("status_at", UTCDateTime, nullable=False),
+    Column("paid_at", UTCDateTime, nullable=True),
+    Column("context", Text, nullable=True),  # the latest feed fields, for the thank-you
+)
+
+contacts = Table(
+    "contacts",
+    metadata,
+    Column("channel", String(16), primary_key=True),
+    Column("address", String(512), primary_key=True),
+    Column("borrower_id", _ID, nullable=False),
+    Column("flagged_at", UTCDateTime, nullable=False),
+    Column("error_code", String(64), nullable=True),
+    Column("message_key", KEY, nullable=True),
+)
