@@ -15,6 +15,7 @@
     │   ├── TemplateSyntaxError       Jinja syntax or metadata block (template + line)
     │   ├── UndefinedVariableError    a name the context does not have (template + line)
     │   └── TemplateSecurityError     sandbox violation: internals, huge ranges, ...
+    │       └── TemplateBudgetError   a render budget hit: value size, output, CPU time …
     ├── OutboxError                   the outbox store
     │   ├── StoreUnavailableError     the database cannot be used (corrupt, locked, down,
     │   │                             newer schema): stop, fix the store; nothing was sent
@@ -124,6 +125,18 @@ class UndefinedVariableError(TemplateError):
 
 class TemplateSecurityError(TemplateError):
     """The template tried something the sandbox forbids."""
+
+
+class TemplateBudgetError(TemplateSecurityError):
+    """A render went over one of its budgets; ``budget`` names it (``value size``,
+    ``values built``, ``number size``, ``loop steps``, ``output size``, ``CPU time``,
+    ``template size``, ``nesting``, ``memory``), see :mod:`remindkit.render.budget`."""
+
+    def __init__(
+        self, template_id: str, budget: str, message: str, line: int | None = None
+    ) -> None:
+        self.budget = budget
+        super().__init__(template_id, message, line)
 
 
 class DeliveryError(RemindkitError):
