@@ -100,6 +100,7 @@ COMMANDS = {
     "preview push": ["preview", "overdue/push", "--context", str(SAMPLES / "overdue.json")],
     "plan": ["plan", "--feed", str(FEED), "--at", AT, "--days", "7"],
     "demo": ["demo"],
+    "providers check": ["providers", "check"],
 }
 
 
