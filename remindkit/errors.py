@@ -22,7 +22,8 @@
     │   └── MessageStateError         no such message, or it cannot make that transition
     └── DeliveryError                 a provider call failed
         ├── TransientDeliveryError    certainly not accepted: retry later
-        ├── PermanentDeliveryError    recipient-level refusal: do not retry, fall back
+        ├── PermanentDeliveryError    refused for good: do not retry, fall back (a
+        │                             recipient refusal also flags the contact)
         ├── DeliveryOutcomeUnknownError  the request may have reached the provider: mark
         │                             ``unknown``, never re-send automatically (SPEC §6.3)
         └── ProviderConfigError       bad credentials/settings: stop the provider, alert
@@ -157,7 +158,16 @@ class TransientDeliveryError(DeliveryError):
 
 
 class PermanentDeliveryError(DeliveryError):
-    """The recipient cannot be reached this way; do not retry, fall back to the next channel."""
+    """The provider refused the message for good; do not retry, fall back to the next channel.
+
+    ``recipient=True`` (the usual case: an invalid number, an unregistered push token) also
+    flags the contact, so later messages skip it; ``recipient=False`` is a refusal of this
+    message alone (its content, an unlisted gateway code): the contact stays usable.
+    """
+
+    def __init__(self, message: str, *, code: str | None = None, recipient: bool = True) -> None:
+        self.recipient = recipient
+        super().__init__(message, code=code)
 
 
 class ProviderConfigError(DeliveryError):
