@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
-from conftest import PLATFORM_TOML
+from outbox_support import PLATFORM_TOML
 from typer.testing import CliRunner
 
 from remindkit.cli import _register, app

@@ -8,7 +8,7 @@ import time
 from collections import Counter
 from pathlib import Path
 
-from conftest import T0, planned
+from outbox_support import T0, planned
 
 from remindkit.outbox.store import Outbox
 

@@ -13,7 +13,7 @@ from collections import Counter
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from conftest import PLATFORM_TOML
+from outbox_support import PLATFORM_TOML
 
 from remindkit.outbox.states import MessageState
 from remindkit.outbox.store import Outbox

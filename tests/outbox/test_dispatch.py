@@ -7,7 +7,7 @@ import threading
 import time
 from datetime import timedelta
 
-from conftest import T0, KitFactory, planned
+from outbox_support import T0, KitFactory, planned
 
 from remindkit.errors import (
     DeliveryOutcomeUnknownError,

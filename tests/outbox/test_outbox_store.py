@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from conftest import CLOSES, T0, OutboxFactory, planned
+from outbox_support import CLOSES, T0, OutboxFactory, planned
 
 from remindkit.errors import MessageStateError
 from remindkit.models import Channel, Status

@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import PLATFORM_TOML, planned
+from outbox_support import PLATFORM_TOML, planned
 
 from remindkit.dispatch.delivery import RateLimiter, RetryPolicy, deliver
 from remindkit.errors import (

@@ -6,7 +6,7 @@ import sqlite3
 from pathlib import Path
 
 import pytest
-from conftest import T0, planned
+from outbox_support import T0, planned
 from sqlalchemy import text
 from typer.testing import CliRunner
 

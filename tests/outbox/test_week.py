@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from conftest import KitFactory
+from outbox_support import KitFactory
 
 from remindkit.outbox.states import MessageState
 from remindkit.resources import shipped_sample_feed
