@@ -14,13 +14,16 @@ from datetime import datetime
 from pathlib import Path
 
 import pytest
-from outbox_support import (
+from outbox_support import (  # the names below conftest offered first, kept for old imports
+    CLOSES,  # noqa: F401
+    PLATFORM_TOML,  # noqa: F401
     T0,
     TABLES,
     KitFactory,
     OutboxFactory,
     create_database,
     drop_database,
+    planned,  # noqa: F401
 )
 from sqlalchemy import text
 
