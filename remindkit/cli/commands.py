@@ -15,6 +15,7 @@ COMMANDS = {
     "plan": "remindkit.cli.plan",
     "preview": "remindkit.cli.preview",
     "purge": "remindkit.cli.outbox",
+    "report": "remindkit.cli.report",
     "run": "remindkit.cli.run",
     "status": "remindkit.cli.outbox",
     "studio": "remindkit.cli.studio",
