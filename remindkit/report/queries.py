@@ -8,8 +8,6 @@ The population is built in steps (CTEs), each named for what it holds:
 
 ``sent``
     reminders that went out: ``state = 'sent'``, every stage but the thank-you.
-``groups``
-    per borrower × stage × channel × variant: its first message and how many were sent.
 ``assigned``
     per borrower × stage × channel: the variant of the borrower's *first* message there
     (sticky variants make it the only one; if weights changed mid-way, the borrower stays
@@ -35,6 +33,7 @@ from typing import Any
 from sqlalchemy import (
     Float,
     Select,
+    String,
     and_,
     case,
     func,
@@ -57,6 +56,7 @@ from remindkit.outbox.schema import (
 from remindkit.outbox.states import MessageState
 
 DAY_SECONDS = 86_400
+SQLITE_INSTANT_WIDTH = len("2026-12-01 02:00:00.000000")
 THANK_YOU = Stage.PAYMENT_RECEIVED.value
 SENT = MessageState.SENT.value
 
@@ -80,6 +80,28 @@ def _between_sqlite(element: seconds_between, compiler: SQLCompiler, **kw: Any) 
 def _between_postgresql(element: seconds_between, compiler: SQLCompiler, **kw: Any) -> str:
     later, earlier = (compiler.process(argument, **kw) for argument in element.clauses)
     return f"EXTRACT(EPOCH FROM ({later} - {earlier}))"
+
+
+class first_by(FunctionElement[str]):  # noqa: N801 - reads as the SQL aggregate it is
+    """Aggregate: ``value`` of the row with the earliest ``instant`` (``UTCDateTime``), ties
+    broken by the smallest ``value``."""
+
+    type = String()
+    inherit_cache = True
+
+
+@compiles(first_by, "sqlite")
+def _first_by_sqlite(element: first_by, compiler: SQLCompiler, **kw: Any) -> str:
+    # Instants are fixed-width text (26 characters, microseconds included): the smallest
+    # concatenation starts with the earliest instant, and what follows is its value.
+    value, instant = (compiler.process(argument, **kw) for argument in element.clauses)
+    return f"substr(min({instant} || {value}), {SQLITE_INSTANT_WIDTH + 1})"
+
+
+@compiles(first_by, "postgresql")
+def _first_by_postgresql(element: first_by, compiler: SQLCompiler, **kw: Any) -> str:
+    value, instant = (compiler.process(argument, **kw) for argument in element.clauses)
+    return f"(array_agg({value} ORDER BY {instant}, {value}))[1]"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -122,40 +144,16 @@ def _sent() -> Select[Any]:
 
 
 def _assigned(sent: Any) -> Any:
-    groups = (
+    return (
         select(
             sent.c.borrower_id,
             sent.c.stage,
             sent.c.channel,
-            sent.c.variant,
+            first_by(sent.c.variant, sent.c.sent_at).label("variant"),
             func.min(sent.c.sent_at).label("first_at"),
             func.count().label("messages"),
         )
-        .group_by(sent.c.borrower_id, sent.c.stage, sent.c.channel, sent.c.variant)
-        .cte("groups")
-    )
-    partition = (groups.c.borrower_id, groups.c.stage, groups.c.channel)
-    ranked = select(
-        groups.c.borrower_id,
-        groups.c.stage,
-        groups.c.channel,
-        groups.c.variant,
-        groups.c.first_at,
-        func.sum(groups.c.messages).over(partition_by=partition).label("messages"),
-        func.row_number()
-        .over(partition_by=partition, order_by=(groups.c.first_at, groups.c.variant))
-        .label("rank"),
-    ).subquery("ranked")
-    return (
-        select(
-            ranked.c.borrower_id,
-            ranked.c.stage,
-            ranked.c.channel,
-            ranked.c.variant,
-            ranked.c.first_at,
-            ranked.c.messages,
-        )
-        .where(ranked.c.rank == 1)
+        .group_by(sent.c.borrower_id, sent.c.stage, sent.c.channel)
         .cte("assigned")
     )
 
