@@ -14,6 +14,7 @@ COMMANDS = {
     "outbox": "remindkit.cli.outbox",
     "plan": "remindkit.cli.plan",
     "preview": "remindkit.cli.preview",
+    "providers": "remindkit.cli.providers",
     "purge": "remindkit.cli.outbox",
     "report": "remindkit.cli.report",
     "run": "remindkit.cli.run",
