@@ -38,6 +38,7 @@ CURVE_DAYS_MIN = 14
 class ReportFormat(StrEnum):
     TEXT = "text"
     JSON = "json"
+    HTML = "html"
 
 
 def parse_day(value: str | None, option: str) -> date | None:
@@ -85,7 +86,7 @@ def report_command(
     first, last = parse_day(since, "--since"), parse_day(until, "--until")
     windows = parse_windows(within)
     as_of = parse_at(at) or SystemClock().now()
-    render_html = None
+    render_html = _html_renderer() if output is ReportFormat.HTML else None
     kit = open_cli_kit(config, None, store)
     with kit, usage_errors():
         report = build_report(
