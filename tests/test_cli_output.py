@@ -107,10 +107,9 @@ COMMANDS = {
     "preview sms": ["preview", "overdue_late/sms", "--context", str(SAMPLES / "worst_case.json")],
     "preview push": ["preview", "overdue/push", "--context", str(SAMPLES / "overdue.json")],
     "plan": ["plan", "--feed", str(FEED), "--at", AT, "--days", "7"],
+    "demo": ["demo"],
     "providers check": ["providers", "check"],
     "report": ["report", "--store", f"sqlite:///{REPORT_STORE}", "--at", "2026-12-10T10:00+08:00"],
-    # "demo": ["demo"] joins when the demo prints through remindkit.cli.output (its rich
-    # panels still fold Chinese text by cell: 「A|pp」, a line starting with 「。」).
 }
 
 
