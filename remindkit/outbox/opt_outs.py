@@ -21,7 +21,8 @@ from remindkit.feed import FeedItem
 from remindkit.models import Channel, Installment
 from remindkit.outbox.database import is_postgresql
 from remindkit.outbox.schema import opt_outs
-from remindkit.outbox.store import Outbox, chunks
+from remindkit.outbox.store import Outbox
+from remindkit.outbox.values import chunks
 
 FEED = "feed"
 

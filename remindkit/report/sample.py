@@ -29,7 +29,8 @@ from remindkit.models import Channel, Stage
 from remindkit.outbox.database import is_postgresql
 from remindkit.outbox.schema import installments, message_installments, messages
 from remindkit.outbox.states import MessageState, Origin
-from remindkit.outbox.store import Outbox, chunks
+from remindkit.outbox.store import Outbox
+from remindkit.outbox.values import chunks
 
 DAY = timedelta(days=1)
 ROWS_PER_STATEMENT = 5_000
