@@ -12,7 +12,7 @@ For each store (a SQLite file; a PostgreSQL database of its own, dropped afterwa
 
 Prints one table with both figures side by side, and the machine's load.
 
-    python bench/report.py [--messages 1000000] [--no-postgres]
+    python bench/report.py [--messages 1000000] [--no-postgres] [--no-sqlite]
 """
 
 from __future__ import annotations
@@ -163,11 +163,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--messages", type=int, default=1_000_000)
     parser.add_argument("--no-postgres", action="store_true")
+    parser.add_argument("--no-sqlite", action="store_true")
     options = parser.parse_args()
     rows = []
     load_before = os.getloadavg()
-    with TemporaryDirectory() as directory:
-        rows.append(run("SQLite", f"sqlite:///{Path(directory) / 'bench.db'}", options.messages))
+    if not options.no_sqlite:
+        with TemporaryDirectory() as directory:
+            path = Path(directory) / "bench.db"
+            rows.append(run("SQLite", f"sqlite:///{path}", options.messages))
     if not options.no_postgres:
         database = f"rk_bench_{os.getpid()}_{secrets.token_hex(3)}"
         with psycopg.connect(PG_SERVER, autocommit=True) as admin:

@@ -33,6 +33,8 @@ from remindkit.report.queries import (
     Period,
     as_int,
     cells_query,
+    fill_reach_query,
+    reach_rows,
     stages_query,
     states_query,
 )
@@ -42,6 +44,8 @@ DEFAULT_WINDOWS = (3, 7)
 MAX_WINDOW_DAYS = 90
 # SQLite's sorts for a million-row report fit in memory instead of temporary files.
 SQLITE_CACHE_KIB = 131_072
+# PostgreSQL's default work_mem (4 MB) sends the report's sorts and hashes to disk.
+POSTGRESQL_WORK_MEM = "256MB"
 
 
 def build_report(
@@ -62,9 +66,12 @@ def build_report(
     period = Period(since=since, until=until, as_of=require_aware(as_of, "as_of"))
     wanted = sorted(set(shown) | set(range(1, curve_days + 1)))
     with read_snapshot(outbox) as connection:
+        reach_rows.create(connection)
+        connection.execute(fill_reach_query())
         cell_rows = connection.execute(cells_query(period, wanted)).mappings().all()
         stage_rows = connection.execute(stages_query(period)).mappings().all()
         state_rows = connection.execute(states_query(period)).mappings().all()
+        reach_rows.drop(connection)
     cells = tuple(_cell(row, wanted) for row in cell_rows)
     not_counted = tuple(_state(row) for row in state_rows)
     stages, overall = _stages(stage_rows, cells)
@@ -99,17 +106,18 @@ def _windows(windows: Sequence[int]) -> tuple[int, ...]:
 
 @contextmanager
 def read_snapshot(outbox: Outbox) -> Iterator[Connection]:
-    """One read-only transaction, so the report's queries see the same outbox. On SQLite a
-    deferred transaction on a connection of its own (WAL: writers go on meanwhile, unlike
-    the outbox's ``BEGIN IMMEDIATE``); on PostgreSQL ``REPEATABLE READ, READ ONLY``."""
+    """One transaction that sees one state of the outbox and writes only its own temporary
+    table (rolled back at the end). On SQLite a deferred transaction on a connection of its
+    own (WAL: writers go on meanwhile, unlike the outbox's ``BEGIN IMMEDIATE``), sorting in
+    memory; on PostgreSQL ``REPEATABLE READ`` with room for the aggregates in memory."""
     engine = outbox.engine
     if is_postgresql(engine):
         with translated(engine), engine.connect() as connection:
-            reading = connection.execution_options(
-                isolation_level="REPEATABLE READ", postgresql_readonly=True
-            )
-            with reading.begin():
+            reading = connection.execution_options(isolation_level="REPEATABLE READ")
+            with reading.begin() as transaction:
+                reading.exec_driver_sql(f"SET LOCAL work_mem = '{POSTGRESQL_WORK_MEM}'")
                 yield reading
+                transaction.rollback()
         return
     database = engine.url.database
     if not database or database == ":memory:":
@@ -123,7 +131,6 @@ def read_snapshot(outbox: Outbox) -> Iterator[Connection]:
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
         cursor.execute(f"PRAGMA busy_timeout={int(SQLITE_BUSY_SECONDS * 1000)}")
-        cursor.execute("PRAGMA query_only=1")
         cursor.execute("PRAGMA temp_store=MEMORY")
         cursor.execute(f"PRAGMA cache_size=-{SQLITE_CACHE_KIB}")
         cursor.close()

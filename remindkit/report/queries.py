@@ -27,16 +27,23 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import (
+    Column,
+    Date,
     Float,
+    Insert,
+    Integer,
+    MetaData,
     Select,
     String,
+    Table,
     and_,
     case,
     func,
+    insert,
     literal,
     select,
 )
@@ -117,6 +124,10 @@ class Period:
     def now(self) -> ColumnElement[datetime]:
         return literal(self.as_of, UTCDateTime())
 
+    def days_before(self, days: int) -> ColumnElement[datetime]:
+        """``as_of`` minus ``days``: a first message at or before it has had its N days."""
+        return literal(self.as_of - timedelta(days=days), UTCDateTime())
+
 
 def _in_period(day: ColumnElement[Any], period: Period) -> ColumnElement[bool]:
     conditions: list[ColumnElement[bool]] = [literal(True)]
@@ -158,7 +169,34 @@ def _assigned(sent: Any) -> Any:
     )
 
 
-def _reach(sent: Any, assigned: Any, period: Period) -> Any:
+# The reach, written once per report into a temporary table (each connection has its own):
+# the cells, the stage totals and the curves all read it, instead of joining a million
+# messages with their installments three times.
+reach_rows = Table(
+    "rk_report_reach",
+    MetaData(),
+    Column("loan_id", String(200)),
+    Column("installment_no", Integer),
+    Column("stage", String(32)),
+    Column("channel", String(16)),
+    Column("borrower_id", String(200)),
+    Column("variant", String(32)),  # the borrower's, for this stage and channel
+    Column("messages", Integer),  # sent to the borrower in this stage and channel
+    Column("group_first_at", UTCDateTime),  # the borrower's first message there
+    Column("first_at", UTCDateTime),  # the installment's first message there
+    Column("first_day", Date),
+    Column("paid_at", UTCDateTime),
+    Column("opted_out_at", UTCDateTime),  # the channel first seen refused
+    prefixes=["TEMPORARY"],
+)
+
+
+def fill_reach_query() -> Insert:
+    """Per installment × stage × channel: its first sent message (a consolidated message
+    reaches each of its installments once), with the borrower's variant and message count
+    there, the time it was first seen paid and when the channel was first seen refused."""
+    sent = _sent().cte("sent")
+    assigned = _assigned(sent)
     first = (
         select(
             message_installments.c.loan_id,
@@ -179,22 +217,20 @@ def _reach(sent: Any, assigned: Any, period: Period) -> Any:
         )
         .cte("first_messages")
     )
-    paid_at = installments.c.paid_at
-    seen_at = opt_outs.c.seen_at
-    return (
+    rows = (
         select(
+            first.c.loan_id,
+            first.c.installment_no,
             first.c.stage,
             first.c.channel,
-            assigned.c.variant,
             first.c.borrower_id,
+            assigned.c.variant,
             assigned.c.messages,
-            (paid_at < first.c.first_at).label("paid_before"),
-            and_(paid_at >= first.c.first_at, paid_at <= period.now).label("repaid"),
-            seconds_between(paid_at, first.c.first_at).label("delay"),
-            seconds_between(period.now, first.c.first_at).label("age"),
-            case((and_(seen_at >= assigned.c.first_at, seen_at <= period.now), 1), else_=0).label(
-                "opted_out"
-            ),
+            assigned.c.first_at.label("group_first_at"),
+            first.c.first_at,
+            first.c.first_day,
+            installments.c.paid_at,
+            opt_outs.c.seen_at,
         )
         .select_from(first)
         .join(
@@ -219,8 +255,30 @@ def _reach(sent: Any, assigned: Any, period: Period) -> Any:
                 opt_outs.c.channel == first.c.channel,
             ),
         )
-        .where(_in_period(first.c.first_day, period))
-        .cte("reach")
+    )
+    return insert(reach_rows).from_select([column.name for column in reach_rows.c], rows)
+
+
+def _reach(period: Period) -> Any:
+    reach = reach_rows.c
+    paid_at, seen_at = reach.paid_at, reach.opted_out_at
+    return (
+        select(
+            reach.stage,
+            reach.channel,
+            reach.variant,
+            reach.borrower_id,
+            reach.messages,
+            (paid_at < reach.first_at).label("paid_before"),
+            and_(paid_at >= reach.first_at, paid_at <= period.now).label("repaid"),
+            seconds_between(paid_at, reach.first_at).label("delay"),
+            reach.first_at,
+            case((and_(seen_at >= reach.group_first_at, seen_at <= period.now), 1), else_=0).label(
+                "opted_out"
+            ),
+        )
+        .where(_in_period(reach.first_day, period))
+        .subquery("reach")
     )
 
 
@@ -230,9 +288,7 @@ def cells_query(period: Period, windows: Sequence[int]) -> Select[Any]:
     days the installments whose window has passed (``matured_N``), those repaid within it
     (``repaid_N``) and the per-borrower sums for the design effect (``mm_N``, ``yy_N``,
     ``my_N``)."""
-    sent = _sent().cte("sent")
-    assigned = _assigned(sent)
-    reach = _reach(sent, assigned, period)
+    reach = _reach(period)
     repaid_since = reach.c.repaid
     per_borrower: list[Any] = [
         func.count().label("installments"),
@@ -243,7 +299,7 @@ def cells_query(period: Period, windows: Sequence[int]) -> Select[Any]:
     ]
     for days in windows:
         seconds = float(days * DAY_SECONDS)
-        matured = reach.c.age >= seconds
+        matured = reach.c.first_at <= period.days_before(days)
         per_borrower.append(_count_if(matured).label(f"m_{days}"))
         per_borrower.append(
             _count_if(and_(matured, repaid_since, reach.c.delay <= seconds)).label(f"y_{days}")
@@ -278,33 +334,19 @@ def cells_query(period: Period, windows: Sequence[int]) -> Select[Any]:
 
 
 def _installment_stages(period: Period) -> Any:
-    """Per installment × stage (all channels together): its first message in the period."""
-    sent = _sent().cte("sent")
-    first = (
-        select(
-            message_installments.c.loan_id,
-            message_installments.c.installment_no,
-            sent.c.stage,
-            func.min(sent.c.borrower_id).label("borrower_id"),
-            func.min(sent.c.sent_at).label("first_at"),
-            func.min(sent.c.day).label("first_day"),
-        )
-        .join(message_installments, message_installments.c.message_key == sent.c.key)
-        .group_by(
-            message_installments.c.loan_id, message_installments.c.installment_no, sent.c.stage
-        )
-        .cte("stage_firsts")
-    )
+    """Per installment × stage (all channels together): its first message, in the period."""
+    reach = reach_rows.c
     return (
-        select(first, installments.c.paid_at)
-        .outerjoin(
-            installments,
-            and_(
-                installments.c.loan_id == first.c.loan_id,
-                installments.c.installment_no == first.c.installment_no,
-            ),
+        select(
+            reach.loan_id,
+            reach.installment_no,
+            reach.stage,
+            func.min(reach.borrower_id).label("borrower_id"),
+            func.min(reach.first_at).label("first_at"),
+            func.max(reach.paid_at).label("paid_at"),
         )
-        .where(_in_period(first.c.first_day, period))
+        .group_by(reach.loan_id, reach.installment_no, reach.stage)
+        .having(_in_period(func.min(reach.first_day), period))
         .cte("stage_reach")
     )
 
