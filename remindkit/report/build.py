@@ -116,6 +116,9 @@ def read_snapshot(outbox: Outbox) -> Iterator[Connection]:
             reading = connection.execution_options(isolation_level="REPEATABLE READ")
             with reading.begin() as transaction:
                 reading.exec_driver_sql(f"SET LOCAL work_mem = '{POSTGRESQL_WORK_MEM}'")
+                # The joins on (borrower, stage, channel) are estimated at a few rows, so the
+                # planner picks nested loops over hundreds of thousands; hash joins are right.
+                reading.exec_driver_sql("SET LOCAL enable_nestloop = off")
                 yield reading
                 transaction.rollback()
         return
