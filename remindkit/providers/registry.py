@@ -27,6 +27,7 @@ GROUP = "remindkit.providers"
 # was never installed still finds them.
 BUILTIN = {
     "console": "remindkit.providers.console:ConsoleProvider",
+    "fcm": "remindkit.providers.fcm:FcmProvider",
     "file": "remindkit.providers.file:FileProvider",
     "twilio": "remindkit.providers.twilio:TwilioProvider",
     "recording": "remindkit.testing:RecordingProvider",
