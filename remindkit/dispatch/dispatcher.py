@@ -180,10 +180,15 @@ class _Run:
         self.inflight: dict[Future[list[Answer]], _Job] = {}
         self.stopped: set[int] = set()
         self.capacity = dispatcher.settings.dispatch.workers * 2
+        # A fallback row inserted while answers come in is due now: claim again for it, so
+        # the step's next channel goes out in this run, however late the refusal arrived.
+        self.fallbacks_pending = False
 
     def execute(self) -> DispatchReport:
         exhausted = False
         while True:
+            if exhausted and self.fallbacks_pending:
+                exhausted = self.fallbacks_pending = False
             room = self._room()
             if not exhausted and room > 0:
                 exhausted = not self._claim_round()
@@ -588,6 +593,7 @@ class _Run:
         if self.outbox.insert_one(planned, now=now, origin=Origin.FALLBACK, parent_key=message.key):
             self.report.counts["fallback"] += 1
             self.seen.discard(planned.key)
+            self.fallbacks_pending = True
 
     def _stop(self, provider: Provider, reason: str) -> None:
         if id(provider) in self.stopped:

@@ -7,10 +7,10 @@ from __future__ import annotations
 import sys
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from peers import FcmPeer
 
 from remindkit.dispatch.delivery import RateLimiter, RetryPolicy, deliver
 from remindkit.errors import (
@@ -24,35 +24,18 @@ from remindkit.fakes.fcm import FakeFcm, service_account_key
 from remindkit.models import Channel
 from remindkit.providers.base import Envelope, Receipt
 from remindkit.providers.fcm import FcmOptions, FcmProvider
-from remindkit.web.server import running_server
 
 PINNED_FIREBASE_ADMIN = "7.7.0"
 
 
-@dataclass(frozen=True, slots=True)
-class Peer:
-    fake: FakeFcm
-    url: str
-    key_file: Path
-
-
-@pytest.fixture(scope="module")
-def peer(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Peer]:
-    fake = FakeFcm()
-    with running_server(fake.app()) as url:
-        key_file = tmp_path_factory.mktemp("fcm") / "service-account.json"
-        fake.public_keys.append(service_account_key(key_file, f"{url}/token"))
-        yield Peer(fake, url, key_file)
-
-
 @pytest.fixture
-def fcm(peer: Peer) -> Iterator[tuple[FcmProvider, FakeFcm]]:
-    peer.fake.reset()
+def fcm(fcm_peer: FcmPeer) -> Iterator[tuple[FcmProvider, FakeFcm]]:
+    fcm_peer.fake.reset()
     provider = FcmProvider(
-        FcmOptions(base_url=peer.url),  # type: ignore[arg-type]
-        environ={"GOOGLE_APPLICATION_CREDENTIALS": str(peer.key_file)},
+        FcmOptions(base_url=fcm_peer.url),  # type: ignore[arg-type]
+        environ={"GOOGLE_APPLICATION_CREDENTIALS": str(fcm_peer.key_file)},
     )
-    yield provider, peer.fake
+    yield provider, fcm_peer.fake
     provider.close()
 
 
@@ -180,11 +163,13 @@ def test_an_amount_never_reaches_the_lock_screen(fcm: tuple[FcmProvider, FakeFcm
     assert fake.messages == []
 
 
-def test_a_key_the_token_endpoint_refuses_stops_the_provider(peer: Peer, tmp_path: Path) -> None:
+def test_a_key_the_token_endpoint_refuses_stops_the_provider(
+    fcm_peer: FcmPeer, tmp_path: Path
+) -> None:
     stranger = tmp_path / "other.json"
-    service_account_key(stranger, f"{peer.url}/token")  # its public key is unknown to the fake
+    service_account_key(stranger, f"{fcm_peer.url}/token")  # its public key is unknown to the fake
     provider = FcmProvider(
-        FcmOptions(base_url=peer.url),  # type: ignore[arg-type]
+        FcmOptions(base_url=fcm_peer.url),  # type: ignore[arg-type]
         environ={"GOOGLE_APPLICATION_CREDENTIALS": str(stranger)},
     )
     try:
@@ -218,8 +203,10 @@ def test_a_key_file_missing_a_field_names_the_field(tmp_path: Path) -> None:
 
 
 def test_a_missing_sdk_names_the_extra_to_install(
-    monkeypatch: pytest.MonkeyPatch, peer: Peer
+    monkeypatch: pytest.MonkeyPatch, fcm_peer: FcmPeer
 ) -> None:
     monkeypatch.setitem(sys.modules, "firebase_admin", None)
     with pytest.raises(ConfigError, match=r"pip install remindkit\[firebase\]"):
-        FcmProvider(FcmOptions(), environ={"GOOGLE_APPLICATION_CREDENTIALS": str(peer.key_file)})
+        FcmProvider(
+            FcmOptions(), environ={"GOOGLE_APPLICATION_CREDENTIALS": str(fcm_peer.key_file)}
+        )
