@@ -258,13 +258,16 @@ class Kit:
     ) -> RunReport:
         """``remindkit run --once``: reap, plan the feed, enqueue it borrower by borrower,
         apply the feed's stop statuses, and send what is due now."""
+        from remindkit.outbox.opt_outs import OptOut, record_opt_outs, tap_opt_outs  # noqa: PLC0415
         from remindkit.payments import tap_statuses  # noqa: PLC0415 - see TYPE_CHECKING
 
         self.settings.require_platform()
         now = at or self.clock.now()
         unknown, expired = self.outbox.reap(now=now)
         updates: list[StatusUpdate] = []
+        refusals: set[OptOut] = set()
         items = tap_statuses(_feed_items(feed, "Kit.run_once"), updates.extend)
+        items = tap_opt_outs(items, refusals.update)
         counts = {True: 0, False: 0}
 
         def counted(stream: Iterable[PlannedMessage]) -> Iterable[PlannedMessage]:
@@ -276,6 +279,7 @@ class Kit:
             enqueued = self.outbox.enqueue(counted(stream), now=self.clock.now())
             rejected, warnings = stream.rejected_rows, stream.warnings
         statuses = self._apply_statuses(updates, now)
+        record_opt_outs(self.outbox, refusals, now=now)
         dispatch = self.dispatch_due(now=at)
         return RunReport(
             planned=counts[True],
