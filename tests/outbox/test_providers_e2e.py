@@ -167,3 +167,50 @@ def _status(store_url: str, tmp_path: Path) -> str:
     )
     assert result.exit_code == 0, result.output
     return result.output
+
+
+def test_a_text_longer_than_the_provider_takes_is_not_sent_cut(
+    store_url: str, peers: tuple[FcmPeer, FakeTwilio, str]
+) -> None:
+    fcm, twilio, url = peers
+    sms = sms_provider(url)
+    sms.max_length = 20  # type: ignore[misc] # a gateway that takes very short texts
+    kit = kit_with(store_url, sms, push_provider(fcm))
+    with kit:
+        message = planned(
+            "B1", stage=Stage.DUE_TODAY, fallbacks=(Channel.PUSH,), push_token="tok-1"
+        )
+        kit.enqueue([message])
+        report = kit.dispatch_due()
+        held = kit.outbox.get(message.key)
+    assert (held.state, held.error_code) == (MessageState.SUPPRESSED, "too_long")
+    assert held.reason is not None
+    assert "takes at most 20" in held.reason
+    assert twilio.requests == []
+    assert report["fallback"] == 1
+    assert [m["token"] for m in fcm.fake.messages] == ["tok-1"]
+
+
+def test_pushes_go_to_fcm_in_batches_of_its_declared_size(
+    store_url: str, peers: tuple[FcmPeer, FakeTwilio, str]
+) -> None:
+    fcm, _, url = peers
+    push = push_provider(fcm)
+    calls: list[int] = []
+    original = push.send_batch
+
+    def counted(envelopes: object) -> object:
+        calls.append(len(envelopes))  # type: ignore[arg-type]
+        return original(envelopes)  # type: ignore[arg-type]
+
+    push.send_batch = counted  # type: ignore[assignment,method-assign]
+    kit = kit_with(store_url, sms_provider(url), push)
+    with kit:
+        kit.enqueue(
+            [planned(f"B{n}", channel=Channel.PUSH, push_token=f"tok-{n}") for n in range(30)]
+        )
+        report = kit.dispatch_due()
+    assert report["sent"] == 30
+    assert sum(calls) == 30
+    assert len(calls) < 30  # batched, not one call per push
+    assert len(fcm.fake.messages) == 30
