@@ -13,12 +13,14 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, wait
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Protocol
 
 from remindkit.clock import Clock
 from remindkit.config import Settings
@@ -47,6 +49,16 @@ TEMPLATE_RETRY = timedelta(minutes=5)
 MAX_RESCHEDULE = timedelta(hours=4)
 # Past the provider's own timeout, how long a call may still take before it counts as hung.
 HANG_GRACE_SECONDS = 2.0
+
+
+class DispatchObserver(Protocol):
+    """Told what dispatch does, for metrics (the service's); called on the dispatch threads."""
+
+    def provider_answered(self, provider: str, answers: Sequence[Answer], seconds: float) -> None:
+        """One provider call (one attempt) and its answers."""
+
+    def settled(self, message: OutboxMessage, outcome: str, now: datetime) -> None:
+        """A message's answer recorded as ``outcome`` (``sent``, ``failed``, …)."""
 
 
 @dataclass(slots=True)
@@ -137,6 +149,9 @@ class Dispatcher:
         }
         self.pool = SendPool(options.workers)
         self._hashes: dict[str, str] = {}
+        # Set by a service stopping: no more claims; sends in flight are still recorded.
+        self.stopping = threading.Event()
+        self.observer: DispatchObserver | None = None
 
     def close(self) -> None:
         self.pool.close()
@@ -185,6 +200,8 @@ class _Run:
         exhausted = False
         while True:
             room = self._room()
+            if self.d.stopping.is_set():
+                exhausted = True
             if not exhausted and room > 0:
                 exhausted = not self._claim_round()
             elif room <= 0 and self.limit is not None and len(self.seen) >= self.limit:
@@ -373,9 +390,10 @@ class _Run:
         limiter = self.d.limiters[id(provider)]
         envelopes = [item.envelope for item in items]
         policy = self.d.retry
+        observed = self.d.observer.provider_answered if self.d.observer else None
 
         def job() -> list[Answer]:
-            return deliver(provider, envelopes, limiter=limiter, policy=policy)
+            return deliver(provider, envelopes, limiter=limiter, policy=policy, observe=observed)
 
         timeout = provider.capabilities.timeout_seconds
         budget = policy.attempts * timeout + (policy.attempts - 1) * policy.maximum
@@ -446,8 +464,12 @@ class _Run:
             ]
         expect = (MessageState.UNKNOWN,) if job.hung else (MessageState.SENDING,)
         moved = self.outbox.settle([m for m, _ in outcomes], now=now, expect=expect)
+        observer = self.d.observer
+        messages = {item.message.key: item.message for item in job.items}
         for move, label in outcomes:
             if move.key in moved:
+                if observer is not None:
+                    observer.settled(messages[move.key], label, now)
                 self.report.counts[label] += 1
                 if job.hung:
                     self.report.counts["unknown"] -= 1

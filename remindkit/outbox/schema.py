@@ -13,6 +13,12 @@ checks that the migrated schema equals this one, so the two cannot drift apart.
   messages for, and the first time it was seen paid (recorded once, whoever saw it).
 - ``contacts``: phone numbers and push tokens a provider refused permanently; later
   messages to them are suppressed ``bad_contact`` until the feed brings another one.
+- ``plan_runs``: one row per scheduled plan of the service (its cron slot), so several
+  daemons on one store, or one restarted after downtime, plan each slot exactly once.
+
+A ``sent`` message's ``delivery_status`` / ``delivery_code`` / ``delivered_at`` hold what
+the latest delivery receipt said (``delivered``, ``undelivered`` with the carrier's code,
+…); every receipt is also an event.
 
 Times are stored in UTC (``timestamptz`` on PostgreSQL; ISO text on SQLite) and come back
 timezone-aware.
@@ -102,6 +108,9 @@ messages = Table(
     Column("created_by", String(128), nullable=False),
     Column("updated_at", UTCDateTime, nullable=False),
     Column("sent_at", UTCDateTime, nullable=True),
+    Column("delivery_status", String(16), nullable=True),
+    Column("delivery_code", String(64), nullable=True),
+    Column("delivered_at", UTCDateTime, nullable=True),
     Index("ix_messages_due", "state", "next_attempt_at"),
     Index("ix_messages_borrower", "borrower_id", "sent_at"),
     Index("ix_messages_lease", "state", "lease_expires_at"),
@@ -152,4 +161,17 @@ contacts = Table(
     Column("flagged_at", UTCDateTime, nullable=False),
     Column("error_code", String(64), nullable=True),
     Column("message_key", KEY, nullable=True),
+)
+
+plan_runs = Table(
+    "plan_runs",
+    metadata,
+    Column("slot", UTCDateTime, primary_key=True),  # the scheduled time this run is for
+    Column("worker", String(128), nullable=False),
+    Column("started_at", UTCDateTime, nullable=False),
+    Column("finished_at", UTCDateTime, nullable=True),
+    Column("planned", Integer, nullable=True),
+    Column("suppressed", Integer, nullable=True),
+    Column("rejected", Integer, nullable=True),
+    Column("inserted", Integer, nullable=True),
 )
