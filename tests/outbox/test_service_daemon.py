@@ -74,7 +74,8 @@ def test_the_daemon_sends_serves_metrics_and_logs_nothing_personal(tmp_path: Pat
         metrics,
         re.MULTILINE,
     )
-    assert sent is not None and float(sent.group(1)) == BORROWERS - 1
+    assert sent is not None
+    assert float(sent.group(1)) == BORROWERS - 1
     assert re.search(
         r'^remindkit_provider_errors_total\{class="permanent",provider="recording"\} 1\.0$',
         metrics,
