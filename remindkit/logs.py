@@ -98,4 +98,15 @@ def configure_logging(
     root.setLevel(level)
     # APScheduler says "Running job …" at INFO on every dispatch tick: keep its warnings only.
     logging.getLogger("apscheduler").setLevel(max(logging.WARNING, root.level))
+    logging.getLogger("apscheduler.scheduler").addFilter(_expected_skips)
     return handler
+
+
+def _expected_skips(record: logging.LogRecord) -> bool:
+    """A dispatch or reap tick that finds the last one still running is expected (it is the
+    point of ``max_instances=1``), not a warning; a skipped plan is still reported."""
+    message = record.getMessage()
+    return not (
+        "maximum number of running instances" in message
+        and message.startswith(('Execution of job "dispatch', 'Execution of job "reap'))
+    )
