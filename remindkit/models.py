@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from enum import StrEnum
 from types import MappingProxyType
@@ -165,6 +165,9 @@ def require_in_range(value: date, what: str = "date") -> None:
         )
 
 
+_ALWAYS_AWARE = (ZoneInfo, type(UTC))
+
+
 def require_aware(value: datetime, what: str = "datetime") -> datetime:
     """Reject naive datetimes at the edges; remindkit never guesses a time zone.
 
@@ -173,7 +176,10 @@ def require_aware(value: datetime, what: str = "datetime") -> datetime:
     """
     if not isinstance(value, datetime):
         raise TypeError(f"{what}: expected a datetime, got {type(value).__name__}")
-    if value.tzinfo is None or value.utcoffset() is None:
+    zone = value.tzinfo
+    # ZoneInfo and timezone always give an offset: no utcoffset() call (a plan checks
+    # several datetimes per message).
+    if zone is None or (zone.__class__ not in _ALWAYS_AWARE and value.utcoffset() is None):
         raise ArgumentError(
             what, f"must be timezone-aware (with a UTC offset), got {value.isoformat()}"
         )

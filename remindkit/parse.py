@@ -66,6 +66,7 @@ LOAN_FIELDS = frozenset(
 )
 KNOWN_FIELDS = BORROWER_FIELDS | LOAN_FIELDS
 MAX_TEXT = 200
+MAX_TOKEN = 4096  # push tokens: FCM's are ~160 characters, APNs' 64 hex digits
 MAX_INSTALLMENTS = 9999
 MAX_AMOUNT_DIGITS = 10  # before the point: up to 9,999,999,999.99 yuan
 MAX_ZONE_NAME = 64  # the longest IANA name has 32 characters
@@ -125,7 +126,7 @@ def parse_installment(row: Mapping[str, object], label: Label = plain_label) -> 
             name=_required_text(get("name"), "name"),
             gender=_gender(get("gender")),
             phone=_phone(get("phone")),
-            push_token=_optional_text(get("push_token"), "push_token", limit=4096),
+            push_token=_optional_text(get("push_token"), "push_token", limit=MAX_TOKEN),
             timezone=_timezone(get("timezone")),
             opted_out=_channels(get("opted_out")),
         )
@@ -144,7 +145,7 @@ def parse_installment(row: Mapping[str, object], label: Label = plain_label) -> 
             product=_message_text(get("product"), "product"),
             segment=_optional_text(get("segment"), "segment"),
             hardship=_bool(get("hardship"), "hardship"),
-            extra=_extra(row),
+            extra=extra_fields(row),
         )
     except FieldError as exc:
         if label is plain_label:
@@ -152,7 +153,18 @@ def parse_installment(row: Mapping[str, object], label: Label = plain_label) -> 
         raise FieldError(label(exc.field), exc.reason) from None
 
 
-def _extra(row: Mapping[str, object]) -> Mapping[str, str]:
+def parse_field(name: str, value: object) -> object:
+    """One known field (SPEC §3) validated alone, as :func:`parse_installment` does it.
+
+    Fast readers cache what each spelling of a field gives; the checks between fields
+    (``installment_no`` ≤ ``installments_total``) and the order errors are reported in
+    stay :func:`parse_installment`'s.
+    """
+    return _FIELD_PARSERS[name](value)
+
+
+def extra_fields(row: Mapping[str, object]) -> Mapping[str, str]:
+    """The row's columns outside SPEC §3, cleaned for templates (``loan.extra``)."""
     if row.keys() <= KNOWN_FIELDS:
         return _NO_EXTRA
     return MappingProxyType(
@@ -396,6 +408,27 @@ def _whole_number(value: object, name: str) -> int:
     return number
 
 
+def _field_parsers() -> dict[str, Callable[[object], object]]:
+    return {
+        "borrower_id": lambda value: _required_text(value, "borrower_id"),
+        "name": lambda value: _required_text(value, "name"),
+        "gender": _gender,
+        "phone": _phone,
+        "push_token": lambda value: _optional_text(value, "push_token", limit=MAX_TOKEN),
+        "timezone": _timezone,
+        "opted_out": _channels,
+        "installment_no": lambda value: _positive_int(value, "installment_no"),
+        "installments_total": lambda value: _positive_int(value, "installments_total"),
+        "loan_id": lambda value: _required_text(value, "loan_id"),
+        "amount_due": parse_amount,
+        "due_date": parse_date,
+        "status": _status,
+        "product": lambda value: _message_text(value, "product"),
+        "segment": lambda value: _optional_text(value, "segment"),
+        "hardship": lambda value: _bool(value, "hardship"),
+    }
+
+
 def _bool(value: object, name: str) -> bool:
     if isinstance(value, bool):
         return value
@@ -407,3 +440,6 @@ def _bool(value: object, name: str) -> bool:
     if text in _FALSE:
         return False
     raise FieldError(name, f"expected true or false, got {shown(value)}")
+
+
+_FIELD_PARSERS = _field_parsers()

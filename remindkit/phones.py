@@ -21,7 +21,7 @@ def _cn_mobile_pattern() -> str:
 # Mainland mobiles are most of every feed: match them with the national-number pattern from
 # phonenumbers' own CN metadata instead of a full parse per row (a full parse costs ~30 µs).
 # ASCII: \d would accept full-width and Arabic-Indic digits into an E.164 number.
-_CN_MOBILE = re.compile(_cn_mobile_pattern(), re.ASCII)
+CN_MOBILE = re.compile(_cn_mobile_pattern(), re.ASCII)
 _CN_DIGITS = re.compile(r"(?:\+?86)?(1\d{9,10})", re.ASCII)
 
 
@@ -29,14 +29,14 @@ def normalise_phone(value: str) -> str | None:
     """E.164 for a valid mobile number, else ``None``."""
     if len(value) == 11 and value[0] == "1" and value.isdecimal():
         # The usual spelling, 13800138000: what the general path below concludes, sooner.
-        return f"+86{value}" if _CN_MOBILE.fullmatch(value) else None
+        return f"+86{value}" if CN_MOBILE.fullmatch(value) else None
     if len(value) > MAX_PHONE:
         return None
     compact = value.replace(" ", "").replace("-", "")
     match = _CN_DIGITS.fullmatch(compact)
     if match and (compact.startswith("+86") or compact.startswith("86") or len(compact) == 11):
         national = match.group(1)
-        return f"+86{national}" if _CN_MOBILE.fullmatch(national) else None
+        return f"+86{national}" if CN_MOBILE.fullmatch(national) else None
     return _parse_international(compact)
 
 

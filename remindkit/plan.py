@@ -29,7 +29,7 @@ from typing import Any, Protocol
 
 from remindkit.config import Settings
 from remindkit.errors import TemplateError
-from remindkit.feed import FeedItem, RejectedRow
+from remindkit.feed import FeedFile, FeedItem, RejectedRow
 from remindkit.models import Channel, Installment, Stage, Status, require_aware
 from remindkit.policy.cadence import Cadence
 from remindkit.policy.calendar import HolidayCalendar
@@ -48,7 +48,7 @@ from remindkit.policy.schedule import (
 )
 from remindkit.policy.stages import severity, stage_of, template_group
 from remindkit.policy.window import SendWindow, local_time
-from remindkit.spill import BorrowerRows
+from remindkit.spill import BorrowerRows, LoanOwners
 
 # Kept rows held in memory before they go to disk: ~1 KB each in memory (~0.2 KB on disk).
 SPILL_AFTER_ROWS = 100_000
@@ -304,13 +304,16 @@ class _Run:
 
     def messages(self, feed: Iterable[FeedItem]) -> Generator[PlannedMessage]:
         kept = BorrowerRows(self.planner.spill_after, self.planner.spill_directory)
+        owners = LoanOwners(self.planner.spill_after, self.planner.spill_directory)
         try:
-            self._collect(feed, kept)
+            self._collect(feed, kept, owners)
+            owners.close()
             for rows in kept.borrowers():
                 self.spilled_rows = kept.spilled_rows
                 yield from self._plan_borrower([(item, self.hits(item)) for item in rows])
         finally:
             kept.close()
+            owners.close()
 
     def hits(self, item: Installment) -> tuple[Hit, ...]:
         key = (item.segment, item.due_date, item.borrower.timezone)
@@ -327,12 +330,12 @@ class _Run:
         days = self.horizon.days(timezone)
         return hits + tuple(as_notice(hit) for hit in self.schedule.hits((self.notice,), due, days))
 
-    def _collect(self, feed: Iterable[FeedItem], kept: BorrowerRows) -> None:
+    def _collect(self, feed: Iterable[FeedItem], kept: BorrowerRows, owners: LoanOwners) -> None:
+        if isinstance(feed, FeedFile) and not feed.started:
+            # Every row validated, values built only for rows with something to send.
+            feed = feed.select(self._wanted)
         # The hot loop of a million-row plan: one dict look-up per row in the common case.
         known = self._hits
-        # One loan under two borrowers would tell one person of another's debt: named among
-        # the kept rows (the others send nothing), ~100 bytes per kept row.
-        owners: dict[str, str] = {}
         for item in feed:
             if not isinstance(item, Installment):
                 self.rejected.append(item)
@@ -344,9 +347,22 @@ class _Run:
                 hits = self.hits(item)
             if hits:
                 kept.add(item)
-                owner = owners.setdefault(item.loan_id, item.borrower.id)
-                if owner != item.borrower.id:
-                    self.warn(_shared_loan_warning(item.loan_id, owner, item.borrower.id))
+                owners.add(item.loan_id, item.borrower.id)
+        # One loan under two borrowers would tell one person of another's debt: named among
+        # the kept rows (the others send nothing).
+        for loan_id, (first, *others) in owners.shared():
+            for other in others:
+                self.warn(_shared_loan_warning(loan_id, first, other))
+
+    def _wanted(self, status: Status, segment: str | None, due: date, timezone: str) -> bool:
+        if status not in REMINDABLE:
+            return False
+        hits = self._hits.get((segment, due, timezone))
+        if hits is None:
+            hits = self._hits[(segment, due, timezone)] = self._step_hits(
+                self._profile(segment), due, timezone
+            )
+        return bool(hits)
 
     def _profile(self, segment: str | None) -> str:
         name = self._profiles.get(segment)
@@ -449,7 +465,8 @@ class _Run:
     def _decide_day(self, drafts: list[_Templated], timezone: str) -> list[PlannedMessage]:
         closes = self.planner.window.closes(drafts[0][0].day, timezone)
         active = [index for index, (draft, _) in enumerate(drafts) if draft.reason is None]
-        requests = [self._slot_request(drafts[index][0], closes) for index in active]
+        ranked = len(active) > 1  # one message alone needs no rank
+        requests = [self._slot_request(drafts[index][0], closes, ranked) for index in active]
         decisions: list[Decision | None] = [None] * len(drafts)
         for index, decision in zip(active, apply_caps(requests, self.planner.caps), strict=True):
             decisions[index] = decision
@@ -458,13 +475,13 @@ class _Run:
             for (draft, template_id), decision in zip(drafts, decisions, strict=True)
         ]
 
-    def _slot_request(self, draft: Draft, closes: datetime) -> SlotRequest:
+    def _slot_request(self, draft: Draft, closes: datetime, ranked: bool) -> SlotRequest:
         return SlotRequest(
             # --at later than the step time: send now if the window is still open.
             earliest=max(draft.wanted, self.horizon.at),
             closes=closes,
             installments=draft.installment_keys,
-            rank=(-severity(draft.stage), draft.wanted.timestamp(), draft.key),
+            rank=(-severity(draft.stage), draft.wanted.timestamp(), draft.key) if ranked else (),
         )
 
 
@@ -492,8 +509,7 @@ def _message(
     )
 
 
-def _shared_loan_warning(loan_id: str, owner: str, other: str) -> str:
-    first, second = sorted((owner, other))
+def _shared_loan_warning(loan_id: str, first: str, second: str) -> str:
     return (
         f"loan {loan_id!r} appears under borrowers {first!r} and {second!r}; "
         "each is reminded of it: check the feed"

@@ -25,7 +25,7 @@ from itertools import groupby
 from operator import itemgetter
 from pathlib import Path
 from types import MappingProxyType
-from typing import IO
+from typing import IO, Any, Generic, TypeVar
 
 from remindkit.models import Borrower, Channel, Gender, Installment, Status
 
@@ -43,6 +43,7 @@ Payload = tuple[_LoanPayload, _BorrowerPayload]
 # two, which are unique, so the payload itself is never compared.
 Record = tuple[str, int, Payload]
 _NO_EXTRA = MappingProxyType[str, str]({})
+R = TypeVar("R", bound=tuple[Any, ...])
 
 
 class BorrowerRows:
@@ -56,7 +57,7 @@ class BorrowerRows:
         self.limit = limit
         self._groups: dict[str, list[Installment]] = {}
         self._held = 0
-        self._spill = RowSpill(directory)
+        self._spill = RowSpill[Record](directory)
 
     @property
     def spilled_rows(self) -> int:
@@ -98,37 +99,66 @@ class BorrowerRows:
         self._held = 0
 
 
-class RowSpill:
-    """Sorted runs of installments in a temporary directory, created on first use."""
+class LoanOwners:
+    """The borrowers each loan id appears under, bounded in memory like :class:`BorrowerRows`."""
+
+    def __init__(self, limit: int, directory: Path | None = None) -> None:
+        self.limit = limit
+        self._pairs: set[tuple[str, str]] = set()
+        self._spill = RowSpill[tuple[str, str]](directory)
+
+    def add(self, loan_id: str, borrower_id: str) -> None:
+        self._pairs.add((loan_id, borrower_id))
+        if len(self._pairs) >= self.limit:
+            self._spill.write(sorted(self._pairs))
+            self._pairs = set()
+
+    def shared(self) -> Iterator[tuple[str, list[str]]]:
+        """(loan id, its borrowers in id order) for every loan under several borrowers."""
+        held = sorted(self._pairs)
+        pairs = heapq.merge(held, self._spill.merged()) if self._spill.rows else iter(held)
+        for loan_id, group in groupby(pairs, key=itemgetter(0)):
+            borrowers = sorted({borrower for _, borrower in group})
+            if len(borrowers) > 1:
+                yield loan_id, borrowers
+
+    def close(self) -> None:
+        self._pairs = set()
+        self._spill.close()
+
+
+class RowSpill(Generic[R]):
+    """Sorted runs of records (tuples of plain values, all distinct) in a temporary
+    directory, created on first use."""
 
     def __init__(self, directory: Path | None = None) -> None:
         self._parent = directory
         self._directory: Path | None = None
         self._runs: list[Path] = []
         self._made = 0
-        self._last_borrower: str | None = None  # the end of the last run
-        self._greatest: str | None = None
+        self._last: R | None = None  # the end of the last run
+        self._greatest: R | None = None
         self.rows = 0
 
-    def write(self, records: list[Record]) -> None:
-        """Add a batch sorted by (borrower id, feed position), all positions after the last."""
+    def write(self, records: list[R]) -> None:
+        """Add a batch of records in sorted order."""
         if not records:
             return
-        first_borrower = records[0][0]
-        if self._last_borrower is not None and first_borrower >= self._last_borrower:
-            path = self._runs[-1]  # the feed is sorted by borrower so far: one run
+        if self._last is not None and records[0] > self._last:
+            path = self._runs[-1]  # the feed is sorted so far: one run
         else:
             path = self._new_run()
         with path.open("ab") as handle:
             _dump(records, handle)
-        self._last_borrower = records[-1][0]
-        self._greatest = max(self._greatest or self._last_borrower, self._last_borrower)
+        self._last = records[-1]
+        if self._greatest is None or self._last > self._greatest:
+            self._greatest = self._last
         self.rows += len(records)
         if len(self._runs) > MAX_RUNS:
             self._compact()
 
-    def merged(self) -> Iterator[Record]:
-        """Every record written, in (borrower id, feed position) order."""
+    def merged(self) -> Iterator[R]:
+        """Every record written, in order."""
         return heapq.merge(*(_load(path) for path in self._runs))
 
     def close(self) -> None:
@@ -150,7 +180,7 @@ class RowSpill:
         merged = heapq.merge(*(_load(path) for path in old))
         target = self._new_run()
         with target.open("wb") as handle:
-            batch: list[Record] = []
+            batch: list[R] = []
             for record in merged:
                 batch.append(record)
                 if len(batch) == CHUNK_ROWS:
@@ -160,19 +190,19 @@ class RowSpill:
         for path in old:
             path.unlink()
         # The one run left ends with the greatest borrower written so far.
-        self._last_borrower = self._greatest
+        self._last = self._greatest
 
 
-def _dump(records: list[Record], handle: IO[bytes]) -> None:
+def _dump(records: list[Any], handle: IO[bytes]) -> None:
     for start in range(0, len(records), CHUNK_ROWS):
         marshal.dump(records[start : start + CHUNK_ROWS], handle)
 
 
-def _load(path: Path) -> Iterator[Record]:
+def _load(path: Path) -> Iterator[Any]:
     with path.open("rb") as handle:
         while True:  # ends at the end of the file
             try:
-                chunk: list[Record] = marshal.load(handle)
+                chunk: list[Any] = marshal.load(handle)
             except EOFError:
                 return
             yield from chunk

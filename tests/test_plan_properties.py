@@ -340,6 +340,9 @@ def rich_feeds(draw: st.DrawFn, around: date) -> list[FeedItem]:
             rows.append(replace(row, amount_due=draw(st.sampled_from([row.amount_due, 1]))))
         if draw(st.integers(0, 9)) == 0:
             rows.append(RejectedRow(len(rows), "amount_due", "must be greater than 0"))
+        if draw(st.integers(0, 9)) == 0:  # the same loan under another borrower (a warning)
+            other = replace(row.borrower, id=draw(st.sampled_from(["B0", "B1", "B9"])))
+            rows.append(replace(row, borrower=other))
     return rows
 
 
@@ -387,9 +390,10 @@ def test_streaming_and_spilling_give_the_plan_held_in_memory(
     kept_rows = sum(len(message.installments) for message in reference.messages)
     if limit == 1 and kept_rows:
         assert stream.spilled_rows > 0
-    # The keys never depend on feed order or on the threshold.
+    # The keys and warnings never depend on feed order or on the threshold.
     in_order = Planner(config).plan(_arranged(feed, "sorted", rng), at=at, days=days)
     assert {m.key for m in in_order.messages} == {m.key for m in reference.messages}
+    assert in_order.warnings == reference.warnings
 
 
 def test_a_stream_tells_rejected_rows_and_warnings_only_once_exhausted() -> None:

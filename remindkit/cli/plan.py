@@ -8,7 +8,7 @@ config errors.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Annotated
 
@@ -35,13 +35,12 @@ from remindkit.cli.common import (
 from remindkit.cli.output import Cell, grid, paragraph, print_line, print_lines, warning_line
 from remindkit.clock import SystemClock
 from remindkit.errors import RemindkitError
-from remindkit.feed import FeedItem, read_feed
+from remindkit.feed import PROGRESS_EVERY, FeedFile, FeedItem, read_feed
 from remindkit.plan import Plan, PlannedMessage
 from remindkit.policy.horizon import MAX_DAYS
 
 # People read the first rows; the whole plan is one --format json away.
 TEXT_ROWS = 500
-_PROGRESS_EVERY = 10_000
 
 FeedOption = Annotated[
     Path,
@@ -83,19 +82,37 @@ def plan_command(
         raise typer.Exit(EXIT_FINDINGS)
 
 
-def with_progress(items: Iterable[FeedItem]) -> Iterator[FeedItem]:
-    """Show rows read on a terminal (SPEC §8); silent when stderr is a pipe or a file."""
+def with_progress(items: Iterable[FeedItem]) -> Iterable[FeedItem]:
+    """Show rows read on a terminal (SPEC §8); silent when stderr is a pipe or a file.
+
+    A feed file stays one (so the planner still builds values only for the rows it wants):
+    its reader reports the count as it goes.
+    """
     if not stderr.is_terminal:
-        yield from items
-        return
+        return items
     columns = (SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn())
-    with Progress(*columns, console=stderr, transient=True) as progress:
-        task = progress.add_task("读取数据：0 行", total=None)
-        count = 0
+    progress = Progress(*columns, console=stderr, transient=True)
+    task = progress.add_task("读取数据：0 行", total=None)
+
+    def report(count: int) -> None:
+        progress.update(task, description=f"读取数据：{count:,} 行")
+
+    progress.start()
+    if isinstance(items, FeedFile):
+        return items.watched(report, progress.stop)
+    return _counted(items, report, progress.stop)
+
+
+def _counted(
+    items: Iterable[FeedItem], report: Callable[[int], None], done: Callable[[], None]
+) -> Iterator[FeedItem]:
+    try:
         for count, item in enumerate(items, start=1):
-            if count % _PROGRESS_EVERY == 0:
-                progress.update(task, description=f"读取数据：{count:,} 行")
+            if not count % PROGRESS_EVERY:
+                report(count)
             yield item
+    finally:
+        done()
 
 
 def _print_text(result: Plan) -> None:

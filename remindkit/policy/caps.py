@@ -19,6 +19,8 @@ from datetime import UTC, datetime, timedelta
 from remindkit.models import require_aware
 from remindkit.policy.decision import Decision, Reason
 
+_NONE_PLACED: Counter[tuple[str, int]] = Counter()  # read, never updated
+
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Caps:
@@ -50,6 +52,8 @@ class SlotRequest:
 
 def apply_caps(requests: Sequence[SlotRequest], caps: Caps) -> list[Decision]:
     """A decision per request, in the order given; requests are one borrower's local day."""
+    if len(requests) == 1:  # most borrowers have one message a day: nothing to rank
+        return [_place(requests[0], [], _NONE_PLACED, caps)]
     decisions: dict[int, Decision] = {}
     placed: list[datetime] = []
     per_installment: Counter[tuple[str, int]] = Counter()
@@ -86,6 +90,8 @@ def _place(
 
 
 def _first_free(request: SlotRequest, placed: list[datetime], gap: timedelta) -> datetime | None:
+    if not placed:  # the first message of the day goes when it asks, if the window is open
+        return request.earliest if request.earliest < request.closes else None
     earliest = request.earliest.astimezone(UTC)
     closes = request.closes.astimezone(UTC)
     candidates = sorted({earliest, *(p + gap for p in placed if p + gap > earliest)})

@@ -7,7 +7,7 @@ themselves the same way so the plan shows one line per decision.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 
@@ -64,8 +64,10 @@ class Draft:
 _GroupKey = tuple[date, Stage, Channel, Reason | None]
 
 
-def consolidate(candidates: Iterable[Candidate]) -> list[Draft]:
+def consolidate(candidates: Sequence[Candidate]) -> list[Draft]:
     """Merge one borrower's candidates; the result is sorted and independent of input order."""
+    if len(candidates) == 1:  # the usual borrower: one installment, one step in the horizon
+        return [_merge(list(candidates))]
     groups: dict[_GroupKey, list[Candidate]] = {}
     for candidate in candidates:
         group = (candidate.day, candidate.stage, candidate.channel, candidate.reason)
@@ -76,6 +78,8 @@ def consolidate(candidates: Iterable[Candidate]) -> list[Draft]:
 
 
 def _merge(members: list[Candidate]) -> Draft:
+    if len(members) == 1:
+        return _alone(members[0])
     members.sort(key=lambda candidate: candidate.installment.key)
     first = members[0]
     return Draft(
@@ -88,6 +92,20 @@ def _merge(members: list[Candidate]) -> Draft:
         wanted=min(candidate.wanted for candidate in members),
         note=join_notes(*(candidate.note for candidate in members)),
         reason=first.reason,
+    )
+
+
+def _alone(candidate: Candidate) -> Draft:
+    return Draft(
+        borrower_id=candidate.installment.borrower.id,
+        installments=(candidate.installment,),
+        day=candidate.day,
+        stage=candidate.stage,
+        channel=candidate.channel,
+        fallbacks=candidate.fallbacks,
+        wanted=candidate.wanted,
+        note=candidate.note,
+        reason=candidate.reason,
     )
 
 
