@@ -15,13 +15,15 @@
     │   ├── TemplateSyntaxError       Jinja syntax or metadata block (template + line)
     │   ├── UndefinedVariableError    a name the context does not have (template + line)
     │   └── TemplateSecurityError     sandbox violation: internals, huge ranges, ...
+    │       └── TemplateBudgetError   a render budget hit: value size, output, CPU time …
     ├── OutboxError                   the outbox store
     │   ├── StoreUnavailableError     the database cannot be used (corrupt, locked, down,
     │   │                             newer schema): stop, fix the store; nothing was sent
     │   └── MessageStateError         no such message, or it cannot make that transition
     └── DeliveryError                 a provider call failed
         ├── TransientDeliveryError    certainly not accepted: retry later
-        ├── PermanentDeliveryError    recipient-level refusal: do not retry, fall back
+        ├── PermanentDeliveryError    refused for good: do not retry, fall back (a
+        │                             recipient refusal also flags the contact)
         ├── DeliveryOutcomeUnknownError  the request may have reached the provider: mark
         │                             ``unknown``, never re-send automatically (SPEC §6.3)
         └── ProviderConfigError       bad credentials/settings: stop the provider, alert
@@ -125,6 +127,18 @@ class TemplateSecurityError(TemplateError):
     """The template tried something the sandbox forbids."""
 
 
+class TemplateBudgetError(TemplateSecurityError):
+    """A render went over one of its budgets; ``budget`` names it (``value size``,
+    ``values built``, ``number size``, ``loop steps``, ``output size``, ``CPU time``,
+    ``template size``, ``nesting``, ``memory``), see :mod:`remindkit.render.budget`."""
+
+    def __init__(
+        self, template_id: str, budget: str, message: str, line: int | None = None
+    ) -> None:
+        self.budget = budget
+        super().__init__(template_id, message, line)
+
+
 class DeliveryError(RemindkitError):
     """A provider could not deliver a message."""
 
@@ -144,7 +158,16 @@ class TransientDeliveryError(DeliveryError):
 
 
 class PermanentDeliveryError(DeliveryError):
-    """The recipient cannot be reached this way; do not retry, fall back to the next channel."""
+    """The provider refused the message for good; do not retry, fall back to the next channel.
+
+    ``recipient=True`` (the usual case: an invalid number, an unregistered push token) also
+    flags the contact, so later messages skip it; ``recipient=False`` is a refusal of this
+    message alone (its content, an unlisted gateway code): the contact stays usable.
+    """
+
+    def __init__(self, message: str, *, code: str | None = None, recipient: bool = True) -> None:
+        self.recipient = recipient
+        super().__init__(message, code=code)
 
 
 class ProviderConfigError(DeliveryError):

@@ -10,6 +10,7 @@ import remindkit.render
 
 EXPECTED = {
     "ArgumentError", "FeedItem", "PlatformSettings", "read_rows",
+    "TemplateBudgetError",
     "DeliveryOutcomeUnknownError", "MessageStateError", "OutboxError", "StoreUnavailableError",
     "MessageState", "Envelope", "Provider", "Receipt",
     "Borrower", "Channel", "ConfigError", "DeliveryError", "FeedRowError", "FieldError",
@@ -46,6 +47,7 @@ def test_error_tree_tells_the_caller_what_to_do() -> None:
     assert issubclass(remindkit.FeedRowError, remindkit.InputError)
     assert issubclass(remindkit.UndefinedVariableError, remindkit.TemplateError)
     assert issubclass(remindkit.TemplateSecurityError, remindkit.TemplateError)
+    assert issubclass(remindkit.TemplateBudgetError, remindkit.TemplateSecurityError)
     assert issubclass(remindkit.TransientDeliveryError, remindkit.DeliveryError)
     assert issubclass(remindkit.ProviderConfigError, remindkit.DeliveryError)
     assert not issubclass(remindkit.ConfigError, remindkit.DeliveryError)

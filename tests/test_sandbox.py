@@ -16,7 +16,12 @@ from pathlib import Path
 import jinja2
 import pytest
 
-from remindkit.errors import TemplateError, TemplateSecurityError, UndefinedVariableError
+from remindkit.errors import (
+    TemplateBudgetError,
+    TemplateError,
+    TemplateSecurityError,
+    UndefinedVariableError,
+)
 from remindkit.models import Installment, Platform
 from remindkit.render import MessageContext, Renderer, TemplateCatalog
 from remindkit.render.sandbox import Violation, build_environment, check_template
@@ -87,7 +92,7 @@ NO_CALLS = "function calls other than range() and macros are not allowed in remi
 NO_FORMAT = "formatting text with % is not allowed in reminder templates"
 NO_INCLUDE = "templates may not include, import or extend other templates"
 PRINT_FUNCTION = "printing a function is not allowed in reminder templates"
-STEPS = "more than 2000 loop iterations and calls in one message: simplify the loops"
+STEPS = "loop steps budget (2,000 loop iterations and macro calls): simplify the loops"
 
 
 STATIC = [
@@ -157,12 +162,6 @@ def test_check_template_reports_the_same_violation_with_its_line(body: str, mess
 
 BLOCKED = "blocked by the template sandbox: "
 RUN_TIME = [
-    # Sizes that come from the context only exist at run time.
-    ("{% set n = loan.installment_no * 100000000 %}{{ borrower.name * n }}",
-     "repeating a sequence 300000000 times exceeds the limit of 10000"),
-    ("{{ loans * 100000000 }}", "repeating a sequence 100000000 times exceeds the limit of 10000"),
-    ("{{ range(loan.installment_no * 100000000)|list }}",
-     "range() of 300000000 items exceeds the limit of 1000"),
     # Reading a method (even without calling it) would print a Python repr.
     ("{{ ''.format }}", read("format")),
     ("{{ now.replace }}", read("replace")),
@@ -176,35 +175,91 @@ RUN_TIME = [
     ("{% set a = '__cla' ~ 'ss__' %}{{ loans|max(attribute=a) }}",
      read("__class__")),
     ("{{ borrower.name % 1 }}", NO_FORMAT),
-    # Budgets: loops, calls, text size, numbers, total output.
+    # Objects print as nothing useful: refused, never a repr.
+    ("{{ borrower }}", "printing borrower is not allowed: print one of its fields, such as "
+     "loan.tail"),
+    ("{{ (borrower|string)|replace('1', '一') }}", "printing borrower is not allowed: print one "
+     "of its fields, such as loan.tail"),
+    ("{{ loan.installments_total if false else none }}",
+     "printing an empty value (None) is not allowed: test it with {% if %} first"),
+]  # fmt: skip
+
+SEQUENCE = "value size budget (10,000 characters or items)"
+# (body, budget, the message after "over the "): sizes from the context exist only at run time.
+BUDGETS = [
+    ("{% set n = loan.installment_no * 100000000 %}{{ borrower.name * n }}", "value size",
+     f"{SEQUENCE}: repeating a sequence of 2 300,000,000 times"),
+    ("{{ loans * 100000000 }}", "value size",
+     f"{SEQUENCE}: repeating a sequence of 1 100,000,000 times"),
+    ("{{ range(loan.installment_no * 100000000)|list }}", "value size",
+     "value size budget (range() of at most 1,000 items): range() of 300,000,000"),
     ("{% for i in range(1000) %}{% for j in range(1000) %}{% for k in range(1000) %}"
-     "{% endfor %}{% endfor %}{% endfor %}",
-     STEPS),
+     "{% endfor %}{% endfor %}{% endfor %}", "loop steps", STEPS),
     ("{% set L = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10] %}{% for a in L %}{% for b in L %}"
      "{% for c in L %}{% for d in L %}x{% endfor %}{% endfor %}{% endfor %}{% endfor %}",
-     STEPS),
+     "loop steps", STEPS),
     ("{% macro m(n) %}{% if n %}{{ m(n - 1) }}{{ m(n - 1) }}{% endif %}{% endmacro %}{{ m(40) }}",
-     STEPS),
+     "loop steps", STEPS),
     ("{% macro d(s, n) %}{% if n %}{{ d(s ~ s, n - 1) }}{% endif %}{% endmacro %}{{ d('a', 40) }}",
-     "'~' built 16384 characters or items, more than 10000"),
+     "value size", f"{SEQUENCE}: '~' would build 16,384"),
     ("{% macro d(s, n) %}{% if n %}{{ d(s + s, n - 1) }}{% endif %}{% endmacro %}{{ d('a', 40) }}",
-     "'+' built 16384 characters or items, more than 10000"),
+     "value size", f"{SEQUENCE}: '+' would build 16,384"),
     ("{% macro m(n) %}{% if n %}{{ m(n * n) }}{% endif %}{% endmacro %}{{ m(99) }}",
-     "number too large for a message template"),
-    ("{% set s = borrower.name * 5000 %}{{ range(10)|join(s) }}",
-     "'join' built 90010 characters or items, more than 10000"),
-    ("{{ (borrower.name * 4000)|replace('王', borrower.name * 3) }}",
-     "replace would build more than 10000 characters"),
+     "number size", "number size budget (30 digits): '*' makes a number too large"),
+    ("{% set s = borrower.name * 5000 %}{{ range(10)|join(s) }}", "value size",
+     f"{SEQUENCE}: join would build 90,010"),
+    ("{{ (borrower.name * 4000)|replace('王', borrower.name * 3) }}", "value size",
+     f"{SEQUENCE}: replace would build 28,000"),
     ("{% set s = borrower.name * 5000 %}{% for i in range(999) %}{{ s }}{{ s }}{% endfor %}",
-     "the message text grows past 100000 characters"),
-    # round(9, -999999999) builds 10**999999999: it would never finish.
-    ("{{ loan.installment_no|round(-11) }}",
-     "round() precision must be a whole number from -10 to 10, got -11"),
-    ("{{ loan.amount_due|round(11, 'floor') }}",
-     "round() precision must be a whole number from -10 to 10, got 11"),
-    ("{{ loan.amount_due|round(1.5) }}",
-     "round() precision must be a whole number from -10 to 10, got 1.5"),
+     "output size", "output size budget (100,000 characters): the message text grows too long"),
+    ("{% for i in range(200) %}{% set s = borrower.name * 5000 %}{% endfor %}",
+     "values built", "values built budget (1,000,000 characters and items per message): '*' "
+     "adds up past the limit"),
+    ("{{ 10 * 1" + "0" * 29 + " }}", "number size",
+     "number size budget (30 digits): '*' makes a number too large"),
 ]  # fmt: skip
+
+
+@pytest.mark.parametrize(("body", "budget", "message"), BUDGETS)
+def test_budgets_end_the_render_naming_the_budget(
+    tmp_templates: TemplatesFactory,
+    platform: Platform,
+    installment: InstallmentFactory,
+    body: str,
+    budget: str,
+    message: str,
+) -> None:
+    error = refused(tmp_templates, platform, installment(), body)
+    assert isinstance(error, TemplateBudgetError)
+    assert (error.line, error.budget, error.message) == (BODY_LINE, budget, "over the " + message)
+
+
+# round(9, -999999999) builds 10**999999999; truncate(-5) fails Jinja's own assert.
+BAD_ARGUMENTS = [
+    ("{{ loan.installment_no|round(-11) }}",
+     "round: precision must be a whole number from -10 to 10, got -11"),
+    ("{{ loan.amount_due|round(11, 'floor') }}",
+     "round: precision must be a whole number from -10 to 10, got 11"),
+    ("{{ loan.amount_due|round(1.5) }}",
+     "round: precision must be a whole number from -10 to 10, got 1.5"),
+    ("{{ borrower.name|truncate(-5) }}",
+     "truncate: length must be a whole number from 3 to 10,000, got -5"),
+    ("{{ borrower.name|truncate(5, leeway=-1) }}",
+     "truncate: leeway must be a whole number from 0 to 10,000, got -1"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("body", "message"), BAD_ARGUMENTS)
+def test_filter_arguments_out_of_range_say_so(
+    tmp_templates: TemplatesFactory,
+    platform: Platform,
+    installment: InstallmentFactory,
+    body: str,
+    message: str,
+) -> None:
+    with pytest.raises(TemplateError) as caught:
+        render_bounded(tmp_templates, platform, installment(), body)
+    assert (caught.value.line, caught.value.message) == (BODY_LINE, message)
 
 
 @pytest.mark.parametrize(("body", "message"), RUN_TIME)
@@ -236,7 +291,8 @@ def test_endless_recursion_is_stopped(
 ) -> None:
     body = "{% macro m(n) %}{{ m(n) }}{% endmacro %}{{ m(1) }}"
     error = refused(tmp_templates, platform, installment(), body)
-    assert error.message.startswith(BLOCKED)
+    assert isinstance(error, TemplateBudgetError)
+    assert error.budget in ("loop steps", "nesting")
 
 
 def test_the_violation_names_its_own_line(

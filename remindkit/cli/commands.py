@@ -14,6 +14,7 @@ COMMANDS = {
     "outbox": "remindkit.cli.outbox",
     "plan": "remindkit.cli.plan",
     "preview": "remindkit.cli.preview",
+    "providers": "remindkit.cli.providers",
     "purge": "remindkit.cli.outbox",
     "run": "remindkit.cli.run",
     "status": "remindkit.cli.outbox",

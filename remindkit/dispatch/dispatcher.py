@@ -353,7 +353,34 @@ class _Run:
             borrower_id=message.borrower_id,
             collapse_key=_collapse_key(message),
         )
+        too_long = self._too_long(message, installments, envelope, now)
+        if too_long is not None:
+            return too_long
         return _Item(message=message, installments=installments, envelope=envelope)
+
+    def _too_long(
+        self,
+        message: OutboxMessage,
+        installments: tuple[Installment, ...],
+        envelope: Envelope,
+        now: datetime,
+    ) -> Transition | None:
+        """A text longer than the provider takes is never sent cut: ``suppressed too_long``
+        (the contact stays usable) and the step's next channel is tried."""
+        provider = self.d.providers[message.channel]
+        limit = provider.capabilities.max_length
+        shown = envelope.text if envelope.text is not None else envelope.body
+        if limit is None or shown is None or len(shown) <= limit:
+            return None
+        why = f"{len(shown)} characters, {provider.name} takes at most {limit}"
+        self._fall_back(message, installments, f"too long for {provider.name}", now)
+        self.report.counts[MessageState.SUPPRESSED.value] += 1
+        return Transition(
+            key=message.key,
+            to=MessageState.SUPPRESSED,
+            reason=f"too_long: {why}",
+            values={"error_code": "too_long"},
+        )
 
     def _send(self, ready: list[_Item], now: datetime) -> None:
         if not ready:
@@ -551,14 +578,15 @@ class _Run:
 
     def _permanent(self, item: _Item, error: PermanentDeliveryError, now: datetime) -> None:
         message = item.message
-        self.outbox.flag_contact(
-            channel=message.channel,
-            address=item.envelope.to,
-            borrower_id=message.borrower_id,
-            error_code=error.code,
-            message_key=message.key,
-            now=now,
-        )
+        if error.recipient:
+            self.outbox.flag_contact(
+                channel=message.channel,
+                address=item.envelope.to,
+                borrower_id=message.borrower_id,
+                error_code=error.code,
+                message_key=message.key,
+                now=now,
+            )
         self._fall_back(
             message,
             item.installments,

@@ -114,13 +114,26 @@ def lint_file(path: Path, setup: LintSetup, draft: str | None = None) -> list[Fi
     template, findings = read_template(path, raw)
     if template is None:
         return findings
-    source = read_source(setup.environment, template.source, template.meta_end_line + 1)
-    findings += _static(template, setup)
+    try:
+        source = read_source(setup.environment, template.source, template.meta_end_line + 1)
+        findings += _static(template, setup)
+    except RecursionError:  # the parser and the tree walks recurse once per nesting level
+        return [*findings, _too_deep(template)]
     findings += _text(template, source)
     if not any(f.is_error and f.rule in _BLOCKING for f in findings):
         findings += _rendered(template, source, setup, findings)
     findings += _unknown_explanations(template)
     return explain(_deduplicated(findings), _reasons(template, findings))
+
+
+def _too_deep(template: TemplateFile) -> Finding:
+    message = (
+        "表达式嵌套过深，无法检查（over the nesting budget）：请拆成几个 {% set %}，"
+        "每层括号、列表和过滤器都不要叠几百层。"
+    )
+    return _finding(
+        template, Rule.UNSAFE_EXPRESSION, Severity.ERROR, template.meta_end_line + 1, message
+    )
 
 
 def _finding(

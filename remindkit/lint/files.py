@@ -15,6 +15,7 @@ from remindkit.errors import TemplateSyntaxError
 from remindkit.lint.findings import Finding, Rule, Severity
 from remindkit.models import Channel, Stage
 from remindkit.render import DEFAULT_LOCALE, TemplateFile, TemplateMeta
+from remindkit.render.budget import MAX_TEMPLATE_BYTES
 from remindkit.render.catalog import parse_metadata
 
 SUFFIX = ".j2"
@@ -83,9 +84,16 @@ def read_template(
     name = FileName.of(path)
     if raw is None:
         try:
+            size = path.stat().st_size
+            if size > MAX_TEMPLATE_BYTES:
+                # Not read at all: the renderer refuses it the same way, and a file of
+                # megabytes would stall the pre-commit hook in the text rules alone.
+                return None, [_too_large(name, size)]
             raw = path.read_bytes()
         except OSError as exc:
             return None, [name.problem(0, f"无法读取文件：{exc.strerror or exc}。")]
+    elif len(raw) > MAX_TEMPLATE_BYTES:
+        return None, [_too_large(name, len(raw))]
     source, findings = _decode(name, raw)
     try:
         meta, meta_end = parse_metadata(name.template_id, source)
@@ -106,6 +114,19 @@ def read_template(
         meta_end_line=meta_end,
     )
     return template, findings
+
+
+def _too_large(name: FileName, size: int) -> Finding:
+    return Finding(
+        template_id=shown_id(name.locale, name.template_id),
+        line=1,
+        rule=Rule.UNSAFE_EXPRESSION,
+        severity=Severity.ERROR,
+        message=(
+            f"模板文件有 {size:,} 字节，超过 {MAX_TEMPLATE_BYTES // 1024} KiB 的上限"
+            "（over the template size budget）：短信模板不需要这么长，请拆分或精简。"
+        ),
+    )
 
 
 def _decode(name: FileName, raw: bytes) -> tuple[str, list[Finding]]:

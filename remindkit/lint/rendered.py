@@ -10,10 +10,12 @@ privacy wording) before the due date, and a way to get help from ``overdue_early
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 from remindkit.errors import (
+    TemplateBudgetError,
     TemplateError,
     TemplateSecurityError,
     TemplateSyntaxError,
@@ -27,8 +29,12 @@ from remindkit.lint.scantext import BOUNDARY, ScanText
 from remindkit.lint.textrules import TextIssue, TextOptions, run_text_checks
 from remindkit.models import Channel, Platform
 from remindkit.render import Rendered, Renderer, TemplateFile
+from remindkit.render.renderer import FULL_PHONE_REFUSED
 
 MAX_SMS_CHARS = 500
+# CPU time one template may take over all samples and worst cases: a shipped template
+# takes ~1 ms; one render may take MAX_CPU_SECONDS, and lint stops at the first budget hit.
+MAX_LINT_RENDER_SECONDS = 0.5
 HELP_STAGES = frozenset(
     {"overdue_early", "overdue", "overdue_late", "plan_offer", "plan_installment", "credit_notice"}
 )
@@ -80,7 +86,11 @@ def render_all(
     run = RenderRun()
     seen: set[str] = set()
     failures: set[tuple[Rule, int | None]] = set()
+    started = time.thread_time()
     for sample in samples:
+        if time.thread_time() - started > MAX_LINT_RENDER_SECONDS:
+            run.issues.append(_too_slow(template, sample.name))
+            break
         try:
             rendered = renderer_for(sample.platform).render_file(template, sample.context)
         except TemplateError as exc:
@@ -88,6 +98,8 @@ def render_all(
             if (issue.rule, issue.line) not in failures:
                 failures.add((issue.rule, issue.line))
                 run.issues.append(issue)
+            if isinstance(exc, TemplateBudgetError):
+                break  # each sample would spend the budget again: the hook must not stall
             continue
         run.rendered += 1
         _track_length(run.longest, rendered, sample.name)
@@ -101,11 +113,25 @@ def render_all(
     return run
 
 
+def _too_slow(template: TemplateFile, sample: str) -> RenderIssue:
+    message = (
+        f"渲染所有样例用时超过 {MAX_LINT_RENDER_SECONDS:g} 秒（停在样例 {sample}）："
+        "模板计算量过大，请简化循环和过滤器。"
+    )
+    return RenderIssue(Rule.UNSAFE_EXPRESSION, Severity.ERROR, message, template.meta_end_line + 1)
+
+
 def _failure(exc: TemplateError, sample: str) -> RenderIssue:
     where = f"（用样例 {sample} 渲染时）"
     if isinstance(exc, UndefinedVariableError):
         message = f"渲染时变量 {exc.variable} 不存在{where}。请检查拼写，或确认样例数据里有这一项。"
         return RenderIssue(Rule.UNDEFINED_VARIABLE, Severity.ERROR, message, exc.line)
+    if isinstance(exc, TemplateSecurityError) and exc.message == FULL_PHONE_REFUSED:
+        message = (
+            f"渲染结果含有借款人的完整手机号{where}（无论怎样改写、倒序或换成汉字数字）："
+            "请只写 {{ borrower.phone|mask_phone }}。"
+        )
+        return RenderIssue(Rule.PII, Severity.ERROR, message, exc.line)
     if isinstance(exc, TemplateSecurityError):
         message = f"渲染被模板沙箱拦截{where}：{exc.message}"
         return RenderIssue(Rule.UNSAFE_EXPRESSION, Severity.ERROR, message, exc.line)

@@ -125,10 +125,20 @@ def _in_chinese(message: str) -> str:
     return f"模板中不允许这种写法（{message}）。模板只能使用文案变量和过滤器。"
 
 
+def _undeclared(tree: nodes.Template) -> set[str]:
+    try:
+        return meta.find_undeclared_variables(tree)
+    except jinja2.TemplateAssertionError:
+        # Jinja finds them by compiling, which stops at an unknown filter (`attr`, `map`):
+        # check_unsafe reports the filter; here, names read but never bound will do.
+        bound = {n.name for n in tree.find_all(nodes.Name) if n.ctx in ("store", "param")}
+        return {n.name for n in tree.find_all(nodes.Name) if n.ctx == "load"} - bound
+
+
 def check_names(tree: nodes.Template) -> list[StaticIssue]:
     """Unknown top-level names and unknown attribute paths, with a suggestion."""
     issues: list[StaticIssue] = []
-    for name in sorted(meta.find_undeclared_variables(tree) - set(VOCABULARY) - {"range"}):
+    for name in sorted(_undeclared(tree) - set(VOCABULARY) - {"range"}):
         line = next(n.lineno for n in tree.find_all(nodes.Name) if n.name == name)
         issues.append(_undefined(line, name, _suggest(name, VOCABULARY)))
     loop_vars = _loop_variables(tree)

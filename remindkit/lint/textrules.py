@@ -71,21 +71,33 @@ _PII_PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
 )
 
 
+# A number spelled to slip past the patterns: Chinese numerals (一三八〇〇…), or reversed.
+# The mapping keeps one character per character, so match positions stay the text's own.
+_NUMERALS = str.maketrans("〇零一壹二贰两三叁四肆五伍六陆七柒八捌九玖", "001122233445566778899")
+
+
 def check_pii(text: ScanText, options: TextOptions) -> list[TextIssue]:
-    issues: list[TextIssue] = []
+    spelled = text.text.translate(_NUMERALS)
     taken: list[range] = []
-    for pattern, what in _PII_PATTERNS:
-        for m in pattern.finditer(text.text):
-            if any(m.start() in span for span in taken):
-                continue  # an ID number is not also reported as a card number
-            taken.append(range(m.start(), m.end()))
-            message = (
-                f"出现{what}「{text.excerpt(m.start(), m.end())}」。短信和推送可能被他人看到，"
-                "手机号只显示为 138****8000（mask_phone），账号、卡号只写“尾号1234”（loan.tail），"
-                "身份证号一律不出现。"
-            )
-            issues.append(_issue(Rule.PII, Severity.ERROR, message, m))
+    issues: list[TextIssue] = []
+    for view, reversed_ in ((text.text, False), (spelled, False), (spelled[::-1], True)):
+        for pattern, what in _PII_PATTERNS:
+            for m in pattern.finditer(view):
+                start, end = (len(view) - m.end(), len(view) - m.start()) if reversed_ else m.span()
+                if any(start in span for span in taken):
+                    continue  # an ID number is not also reported as a card number
+                taken.append(range(start, end))
+                issues.append(_pii_issue(text, what, start, end))
     return issues
+
+
+def _pii_issue(text: ScanText, what: str, start: int, end: int) -> TextIssue:
+    message = (
+        f"出现{what}「{text.excerpt(start, end)}」。短信和推送可能被他人看到，"
+        "手机号只显示为 138****8000（mask_phone），账号、卡号只写“尾号1234”（loan.tail），"
+        "身份证号一律不出现。"
+    )
+    return TextIssue(Rule.PII, Severity.ERROR, message, start, end, text.text[start:end])
 
 
 # -- forbidden-symbol -----------------------------------------------------------------------

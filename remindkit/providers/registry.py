@@ -28,6 +28,7 @@ GROUP = "remindkit.providers"
 BUILTIN = {
     "console": "remindkit.providers.console:ConsoleProvider",
     "file": "remindkit.providers.file:FileProvider",
+    "twilio": "remindkit.providers.twilio:TwilioProvider",
     "recording": "remindkit.testing:RecordingProvider",
 }
 
@@ -73,7 +74,8 @@ def build(name: str, options: Mapping[str, Any], key: str) -> Provider:
         parsed = cls.Options.model_validate(dict(options))
     except ValidationError as exc:
         error = first_error(exc, cls.Options)
-        raise ConfigError(f"providers.{name}.{error.key}", error.reason) from None
+        where = f"providers.{name}" + (f".{error.key}" if error.key else "")
+        raise ConfigError(where, error.reason) from None
     try:
         return cls(parsed)
     except ConfigError:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import difflib
 import hashlib
 import re
+import reprlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
@@ -19,8 +20,9 @@ from typing import Any, Literal
 
 import yaml
 
-from remindkit.errors import TemplateNotFoundError, TemplateSyntaxError
+from remindkit.errors import TemplateBudgetError, TemplateNotFoundError, TemplateSyntaxError
 from remindkit.models import Channel
+from remindkit.render.budget import MAX_TEMPLATE_BYTES
 
 DEFAULT_LOCALE = "zh_CN"
 BASE_VARIANT = "a"
@@ -29,6 +31,10 @@ Tone = Literal["gentle", "caring", "firm"]
 Purpose = Literal["notification", "marketing"]
 _META = re.compile(r"\A\{#-?[ \t]*\n(?P<yaml>.*?)\n[ \t]*-?#\}", re.DOTALL)
 _VARIANT_NAME = re.compile(r"[a-z0-9][a-z0-9_-]{0,31}")
+# YAML aliases can nest a value a billion items deep in a few lines: show a bad value cut
+# short instead of walking it.
+_REPR = reprlib.Repr()
+_REPR.maxlevel, _REPR.maxlist, _REPR.maxdict, _REPR.maxstring = 2, 4, 4, 40
 _META_KEYS = frozenset(
     {"description", "tone", "weight", "audience", "purpose", "max_parts", "parts_reason", "lint"}
 )
@@ -168,6 +174,15 @@ class TemplateCatalog:
         cached = self._files.get((locale, template_id))
         if cached is not None:
             return cached
+        size = path.stat().st_size
+        if size > MAX_TEMPLATE_BYTES:
+            raise TemplateBudgetError(
+                template_id,
+                "template size",
+                f"over the template size budget ({MAX_TEMPLATE_BYTES // 1024} KiB): the file "
+                f"has {size:,} bytes",
+                1,
+            )
         # utf-8-sig: editors on Windows save a BOM, which would hide the metadata block.
         source = path.read_text(encoding="utf-8-sig")
         stage, channel, variant = split_template_id(template_id)
@@ -238,10 +253,10 @@ def _validate_meta(template_id: str, data: dict[str, Any], text: str) -> Templat
         raise fail("description", "required text")
     for key, allowed in _CHOICES.items():
         if key in data and data[key] not in allowed:
-            raise fail(key, f"expected one of {', '.join(allowed)}, got {data[key]!r}")
+            raise fail(key, f"expected one of {', '.join(allowed)}, got {_shown(data[key])}")
     weight = data.get("weight", 1)
     if isinstance(weight, bool) or not isinstance(weight, int | float) or weight <= 0:
-        raise fail("weight", f"must be a number > 0, got {weight!r}")
+        raise fail("weight", f"must be a number > 0, got {_shown(weight)}")
     max_parts, reason = _parts(data, fail)
     lint = data.get("lint") or {}
     if not isinstance(lint, dict) or not all(isinstance(v, str) for v in lint.values()):
@@ -264,13 +279,17 @@ def _parts(
     """``max_parts`` and its ``parts_reason``, required above one part."""
     max_parts = data.get("max_parts", 1)
     if isinstance(max_parts, bool) or not isinstance(max_parts, int) or not 1 <= max_parts <= 7:
-        raise fail("max_parts", f"must be a whole number from 1 to 7, got {max_parts!r}")
+        raise fail("max_parts", f"must be a whole number from 1 to 7, got {_shown(max_parts)}")
     reason = str(data.get("parts_reason") or "").strip()
     if max_parts > 1 and not reason:
         raise fail(
             "parts_reason", "required when max_parts is above 1: say why it needs more parts"
         )
     return max_parts, reason
+
+
+def _shown(value: object) -> str:
+    return _REPR.repr(value)
 
 
 def _key_line(text: str, key: str) -> int:

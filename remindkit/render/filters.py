@@ -18,7 +18,11 @@ from jinja2 import pass_context
 from jinja2.runtime import Context
 from phonenumbers import COUNTRY_CODE_TO_REGION_CODE
 
+from remindkit.render.budget import MAX_DIGITS
+
 LOCALE = "zh_CN"
+MAX_AMOUNT_DIGITS = MAX_DIGITS  # the render's number budget
+MAX_AMOUNT_TEXT = 64
 CENT = Decimal("0.01")
 _RELATIVE_NAMES = {-2: "前天", -1: "昨天", 0: "今天", 1: "明天", 2: "后天"}
 # CLDR's pattern for zh_CN amounts is #,##0.00 with these symbols; Python's own grouping
@@ -34,13 +38,15 @@ def _as_decimal(value: object, filter_name: str) -> Decimal:
         return Decimal(value)
     elif isinstance(value, str):  # e.g. an extra feed column
         try:
-            amount = Decimal(value.strip())
+            amount = Decimal(value.strip()[:MAX_AMOUNT_TEXT])
         except InvalidOperation:
-            raise ValueError(f"{filter_name} needs a decimal amount, got {value!r}") from None
+            raise ValueError(f"{filter_name} needs a decimal amount, got {value[:40]!r}") from None
     else:
         raise TypeError(f"{filter_name} needs a Decimal amount, got {type(value).__name__}")
     if not amount.is_finite():  # "NaN" would print as NaN.00元
-        raise ValueError(f"{filter_name} needs a finite amount, got {value!r}")
+        raise ValueError(f"{filter_name} needs a finite amount, got {amount}")
+    if amount.adjusted() >= MAX_AMOUNT_DIGITS:  # "1e999999" would print a million digits
+        raise ValueError(f"{filter_name}: an amount of at most {MAX_AMOUNT_DIGITS} digits")
     return amount
 
 

@@ -22,15 +22,23 @@ from jinja2.exceptions import SecurityError
 
 from remindkit.errors import (
     ArgumentError,
+    TemplateBudgetError,
     TemplateError,
     TemplateSecurityError,
     TemplateSyntaxError,
     UndefinedVariableError,
 )
 from remindkit.models import Channel, Installment, Platform, Stage, require_aware
+from remindkit.render.bounded_filters import FilterArgumentError
+from remindkit.render.budget import MAX_OUTPUT, MAX_TEMPLATE_BYTES, BudgetExceededError
 from remindkit.render.catalog import DEFAULT_LOCALE, TemplateCatalog, TemplateFile
 from remindkit.render.names import honorific_of, surname_of
-from remindkit.render.sandbox import ReminderSandbox, build_environment, check_template
+from remindkit.render.sandbox import (
+    ReminderSandbox,
+    build_environment,
+    check_template,
+    may_show_phone,
+)
 from remindkit.render.segments import SmsLength, measure_sms
 
 PUSH_BLOCKS = ("title", "body")
@@ -170,6 +178,23 @@ _VIEW_NAMES: dict[type, str] = {
 }
 
 
+def _plain_paths(prefix: str, cls: type) -> set[str]:
+    # Annotations are strings here (from __future__ import annotations).
+    return {
+        f"{prefix}.{f.name}" for f in fields(cls) if f.type in ("str", "int", "Decimal", "date")
+    }
+
+
+# Vocabulary values that always print as short text, a number or a date (no Optional, no
+# mapping, no list): a top-level {{ }} of one of them needs no output check.
+PLAIN_OUTPUTS = frozenset(
+    _plain_paths("borrower", BorrowerView)
+    | _plain_paths("loan", LoanView)
+    | _plain_paths("platform", Platform)
+    | {"total_due", "stage", "now"}
+)
+
+
 class VocabularyUndefined(jinja2.StrictUndefined):
     """Strict undefined whose message names the missing value in the content team's
     vocabulary (``borrower.nmae``, ``loan.extra.branch``, ``loans[5]``) rather than by
@@ -211,7 +236,9 @@ class Renderer:
             cls: frozenset(f.name for f in fields(cls))
             for cls in (BorrowerView, LoanView, PlatformView)
         }
+        self.environment.plain_outputs = PLAIN_OUTPUTS
         self._compiled: dict[str, jinja2.Template] = {}
+        self._phone_guarded: set[int] = set()  # ids of compiled templates that may print it
 
     def render(
         self, template_id: str, context: MessageContext, locale: str = DEFAULT_LOCALE
@@ -281,6 +308,36 @@ class Renderer:
         compiled = self._compiled.get(key)
         if compiled is not None:
             return compiled
+        if len(template.source) > MAX_TEMPLATE_BYTES:
+            raise TemplateBudgetError(
+                template.template_id,
+                "template size",
+                f"over the template size budget ({MAX_TEMPLATE_BYTES // 1024} KiB)",
+                1,
+            )
+        try:
+            code, shows_phone = self._checked_code(template, key)
+        except (RecursionError, MemoryError, SyntaxError) as exc:
+            # Jinja's parser and compiler recurse once per nesting level: ((((…)))) or a
+            # chain of thousands of filters ends here, not in a traceback; so do more than
+            # 20 nested {% for %}/{% if %}, past Python's own limit on nested blocks.
+            raise TemplateBudgetError(
+                template.template_id,
+                "nesting",
+                "over the nesting budget: expressions nested too deeply to compile",
+                template.meta_end_line + 1,
+            ) from exc
+        # A plain dict, not make_globals()' ChainMap: every render copies the globals into
+        # its context, and iterating a ChainMap costs more than the rest of that copy.
+        compiled = self.environment.template_class.from_code(
+            self.environment, code, dict(self.environment.globals), None
+        )
+        if shows_phone:
+            self._phone_guarded.add(id(compiled))
+        self._compiled[key] = compiled
+        return compiled
+
+    def _checked_code(self, template: TemplateFile, key: str) -> tuple[Any, bool]:
         try:
             tree = self.environment.parse(template.source, template.template_id, key)
         except jinja2.TemplateSyntaxError as exc:
@@ -292,14 +349,7 @@ class Renderer:
             raise TemplateSecurityError(template.template_id, violation.message, violation.line)
         if template.channel is Channel.PUSH:
             self._require_push_blocks(template, tree)
-        code = self.environment.compile(tree, template.template_id, key)
-        # A plain dict, not make_globals()' ChainMap: every render copies the globals into
-        # its context, and iterating a ChainMap costs more than the rest of that copy.
-        compiled = self.environment.template_class.from_code(
-            self.environment, code, dict(self.environment.globals), None
-        )
-        self._compiled[key] = compiled
-        return compiled
+        return self.environment.compile(tree, template.template_id, key), may_show_phone(tree)
 
     def _filter_allowed(self, name: str) -> bool:
         return name in self.environment.filters
@@ -322,7 +372,12 @@ class Renderer:
     def _run(self, template: TemplateFile, variables: dict[str, Any]) -> str:
         compiled = self.compile(template)
         with _mapped_errors(template):
-            return compiled.render(variables)
+            text = compiled.render(variables)
+        if len(text) > MAX_OUTPUT:
+            raise _over_output(template, text)
+        if id(compiled) in self._phone_guarded:
+            _refuse_full_phone(template, text, variables["borrower"].phone)
+        return text
 
     def _render_push(self, template: TemplateFile, variables: dict[str, Any]) -> tuple[str, str]:
         compiled = self.compile(template)
@@ -334,6 +389,10 @@ class Renderer:
                 # Blocks called directly skip Template.render's traceback rewriting: without
                 # it the error names a line of the generated Python, not of the template.
                 self.environment.handle_exception()
+        if len(title) + len(body) > MAX_OUTPUT:
+            raise _over_output(template, title + body)
+        if id(compiled) in self._phone_guarded:
+            _refuse_full_phone(template, title + body, variables["borrower"].phone)
         return collapse_whitespace(title), collapse_whitespace(body)
 
     def _rendered(self, template: TemplateFile, **parts: Any) -> Rendered:
@@ -345,6 +404,44 @@ class Renderer:
             variant=template.variant,
             **parts,
         )
+
+
+FULL_PHONE_REFUSED = (
+    "the message would show the borrower's full phone number: print it only as "
+    "{{ borrower.phone|mask_phone }}"
+)
+# Digits as a template could spell them (一三八〇〇…, full-width), separators dropped: how a
+# message could carry the recipient's number past mask_phone.
+_DIGIT_SPELLINGS = str.maketrans(
+    "〇零一壹二贰两三叁四肆五伍六陆七柒八捌九玖０１２３４５６７８９",
+    "0011222334455667788990123456789",
+    " \u3000-.·_",
+)
+
+
+def _refuse_full_phone(template: TemplateFile, text: str, phone: str) -> None:
+    """No message shows its recipient's number (its last 10 digits) in any spelling or
+    order: SMS and push are read on lock screens and by others (collection-rules §5).
+    Checked for templates that could print it (:func:`may_show_phone`)."""
+    if not phone:
+        return
+    digits = phone[-10:]
+    spelled = text.translate(_DIGIT_SPELLINGS)
+    if digits in spelled or digits[::-1] in spelled:
+        raise TemplateSecurityError(
+            template.template_id, FULL_PHONE_REFUSED, template.meta_end_line + 1
+        )
+
+
+def _over_output(template: TemplateFile, text: str) -> TemplateBudgetError:
+    """The whole text against the output budget: the plain top-level prints are not counted
+    one by one (each runs once, with a short value), so their sum is checked here."""
+    return TemplateBudgetError(
+        template.template_id,
+        "output size",
+        f"over the output size budget ({MAX_OUTPUT:,} characters): the message is {len(text):,}",
+        template.meta_end_line + 1,
+    )
 
 
 def _outside_push_blocks(node: jinja2.nodes.Node) -> str | None:
@@ -427,12 +524,34 @@ class _mapped_errors:  # noqa: N801 - used as a lowercase context manager like c
         tid, line = self.template.template_id, _template_line(tb, str(self.template.path))
         if isinstance(exc, jinja2.UndefinedError):
             raise UndefinedVariableError(tid, _undefined_name(exc), line) from exc
-        if isinstance(exc, SecurityError | OverflowError | RecursionError | MemoryError):
+        budget = _budget_error(tid, exc, line)
+        if budget is not None:
+            raise budget from exc
+        if isinstance(exc, SecurityError):
             raise TemplateSecurityError(
                 tid, f"blocked by the template sandbox: {exc}", line
             ) from exc
+        if isinstance(exc, FilterArgumentError):
+            raise TemplateError(tid, str(exc), line) from exc
         if isinstance(exc, Exception):
             raise TemplateError(tid, f"rendering failed: {_describe(exc)}", line) from exc
+
+
+def _budget_error(tid: str, exc: BaseException, line: int | None) -> TemplateBudgetError | None:
+    """A budget the render went over, the last resorts (stack, memory) included."""
+    if isinstance(exc, BudgetExceededError):
+        return TemplateBudgetError(tid, exc.budget, str(exc), line)
+    if isinstance(exc, RecursionError):
+        return TemplateBudgetError(
+            tid, "nesting", "over the nesting budget (Python's stack): macros call too deep", line
+        )
+    if isinstance(exc, MemoryError):
+        return TemplateBudgetError(
+            tid, "memory", "over the memory budget: the render ran out", line
+        )
+    if isinstance(exc, OverflowError):
+        return TemplateBudgetError(tid, "number size", f"over the number size budget: {exc}", line)
+    return None
 
 
 def _describe(exc: Exception) -> str:

@@ -1,19 +1,22 @@
 """The sandboxed Jinja2 environment templates run in (SPEC §4.2, §11).
 
 Templates are written by non-programmers and reviewed in git, but a template must never
-reach Python internals, the file system or the network, nor hang a worker. Three layers:
+reach Python internals, the file system or the network, nor exhaust a worker. Three layers:
 
 1. :func:`check_template` walks the parsed template before anything runs and rejects
    private/dunder attributes, names outside the vocabulary's globals (``self``, ``lipsum``,
-   ``cycler`` …), loops over anything but context data or a small ``range``, and
-   arithmetic on string literals. The linter reports the same violations as findings.
+   ``cycler`` …), loops over anything but context data or a small ``range``, arithmetic
+   on string literals and number literals of more than ``MAX_DIGITS`` digits. The linter
+   reports the same violations as findings.
 2. The immutable sandbox refuses underscore attributes, methods and mutating methods at
    run time (``attribute=`` arguments of filters included).
-3. Run-time budgets: ``*``, ``+``, ``~``, ``**`` and the growing filters are refused when
-   they would build a huge string, list or number; ``range`` is capped; filters that pad
-   or repeat text are not available; one render may take at most ``MAX_STEPS`` loop
-   iterations and calls (nested loops, recursive macros) and output ``MAX_OUTPUT``
-   characters. Loops and ``~`` are wrapped in hidden budget filters when compiled.
+3. Run-time budgets (:mod:`remindkit.render.budget`): the size of every value built, all
+   values built together, number digits, loop steps, output size and CPU time per render.
+   Arithmetic goes through :meth:`ReminderSandbox.call_binop`; ``~`` becomes a hidden
+   concatenation filter; loops, macro bodies, block ``set``/``filter``/``call`` bodies and
+   every top-level ``{{ }}`` whose value is not known to be plain text or a number are
+   wrapped in hidden budget filters when compiled (their names are not valid Jinja names,
+   so no template can write or skip them). Printing accepts text, numbers and dates only.
 """
 
 from __future__ import annotations
@@ -24,40 +27,49 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from jinja2 import StrictUndefined, nodes, pass_context, pass_eval_context
+from jinja2 import StrictUndefined, nodes, pass_context
 from jinja2.exceptions import SecurityError
-from jinja2.filters import do_join, do_replace, do_round
-from jinja2.nodes import EvalContext
 from jinja2.runtime import Context, Undefined
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
+from remindkit.render.bounded_filters import bounded_filters
+from remindkit.render.budget import (
+    MAX_DIGITS,
+    MAX_SEQUENCE,
+    BudgetExceededError,
+    budget_of,
+    check_number,
+    concat,
+    printable,
+    sequence_size,
+)
 from remindkit.render.filters import FILTERS
 
 MAX_RANGE = 1000
-MAX_SEQUENCE = 10_000  # characters or items a `*` may build
 MAX_POWER_BITS = 256
-MAX_INT_BITS = 4096  # a product of whole numbers may not grow past this
-MAX_STEPS = 2 * MAX_RANGE  # loop iterations plus calls in one render
-MAX_OUTPUT = 100_000  # characters the `{{ }}` inside loops and macros may add up to
-MAX_ROUND_DIGITS = 10  # round(precision): 10**precision of a huge precision never ends
-# Hidden filters the compiler wraps around loops and `~`: not valid Jinja names, so no
-# template can write or skip them.
+# Hidden filters the compiler wraps around loops, `~` and outputs: not valid Jinja names,
+# so no template can write or skip them.
 LOOP_BUDGET = "remindkit:loop"
-TEXT_BUDGET = "remindkit:text"
+CONCAT = "remindkit:concat"
 OUTPUT_BUDGET = "remindkit:output"
 ALLOWED_GLOBALS = frozenset({"range"})
-# Jinja built-in filters a template may use; padding/repeating ones (center, indent,
-# wordwrap, format) and attribute-walking ones are left out on purpose.
-ALLOWED_BUILTIN_FILTERS = frozenset(
-    {
-        "abs", "capitalize", "default", "d", "first", "float", "int", "join", "last",
-        "length", "count", "list", "lower", "upper", "max", "min", "replace", "reverse",
-        "round", "sort", "string", "sum", "title", "trim", "truncate", "unique", "escape", "e",
-    }
-)  # fmt: skip
+# Jinja built-in filters a template may use (each within budget): see bounded_filters().
+ALLOWED_BUILTIN_FILTERS = frozenset(bounded_filters())
 FORBIDDEN_NAMES = frozenset(
     {"self", "lipsum", "cycler", "joiner", "namespace", "dict", "config", "request", "loop_"}
 )
+# Bodies that may run many times or whose output becomes a value: every output inside
+# them is counted.
+_REPEATED = (nodes.For, nodes.Macro, nodes.CallBlock, nodes.FilterBlock, nodes.AssignBlock)
+_ARITHMETIC = {
+    "+": operator.add,
+    "-": operator.sub,
+    "*": operator.mul,
+    "/": operator.truediv,
+    "//": operator.floordiv,
+    "%": operator.mod,
+    "**": operator.pow,
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,23 +83,29 @@ class Violation:
 def _safe_range(*args: int) -> range:
     rng = range(*args)
     if len(rng) > MAX_RANGE:
-        raise SecurityError(f"range() of {len(rng)} items exceeds the limit of {MAX_RANGE}")
+        raise BudgetExceededError(
+            "value size", f"range() of at most {MAX_RANGE:,} items", f"range() of {len(rng):,}"
+        )
     return rng
 
 
 class ReminderSandbox(ImmutableSandboxedEnvironment):
-    """Immutable sandbox with size budgets on ``*``/``**`` and a capped ``range``.
+    """Immutable sandbox whose arithmetic, loops, calls and outputs spend a render budget.
 
     ``plain_data`` maps remindkit's own frozen view types to their public field names:
     reading those fields skips the generic safety checks (they are data, not callables),
     which halves the cost of a render. Everything else goes through the full sandbox.
+    ``plain_outputs`` lists the ``name.field`` paths (and bare names) that always hold
+    short text, a number or a date: a top-level ``{{ }}`` of one of them prints without
+    the output filter, keeping the usual template's hot path as it was.
     """
 
-    intercepted_binops = frozenset({"*", "**", "+", "%"})
+    intercepted_binops = frozenset(_ARITHMETIC)
 
     def __init__(self, **options: Any) -> None:
         super().__init__(**options)
         self.plain_data: dict[type, frozenset[str]] = {}
+        self.plain_outputs: frozenset[str] = frozenset()
 
     def is_safe_attribute(self, obj: Any, attr: str, value: Any) -> bool:
         # Templates never call methods (check_template refuses calls), so reading one could
@@ -104,7 +122,7 @@ class ReminderSandbox(ImmutableSandboxedEnvironment):
         raise SecurityError(f"access to '{attribute}' is not allowed in reminder templates")
 
     def call(self, context: Context, obj: Any, /, *args: Any, **kwargs: Any) -> Any:
-        _spend_steps(context, 1)  # recursive macros fan out without any loop
+        budget_of(context).step(1)  # recursive macros fan out without any loop
         return super().call(context, obj, *args, **kwargs)
 
     def _generate(
@@ -114,7 +132,7 @@ class ReminderSandbox(ImmutableSandboxedEnvironment):
         filename: str | None,
         defer_init: bool = False,
     ) -> str:
-        _wrap_budgets(source)
+        _wrap_budgets(source, self.plain_outputs)
         return super()._generate(source, name, filename, defer_init=defer_init)
 
     def getattr(self, obj: Any, attribute: str) -> Any:
@@ -123,32 +141,31 @@ class ReminderSandbox(ImmutableSandboxedEnvironment):
             return getattr(obj, attribute)
         return super().getattr(obj, attribute)
 
-    def call_binop(self, context: Any, operator_name: str, left: Any, right: Any) -> Any:
-        if operator_name == "*":
-            _check_repeat(left, right)
-            return operator.mul(left, right)
-        if operator_name == "**":
-            _check_power(left, right)
-            return operator.pow(left, right)
+    def call_binop(self, context: Context, operator_name: str, left: Any, right: Any) -> Any:
+        budget = budget_of(context)
         if operator_name == "%" and isinstance(left, str):
             # '%999999999s' % x builds a gigabyte; templates join text with ~ instead.
             raise SecurityError("formatting text with % is not allowed in reminder templates")
-        result = super().call_binop(context, operator_name, left, right)
-        return _check_size(result, "+")
-
-
-def _check_size(value: Any, what: str) -> Any:
-    if isinstance(value, str | list | tuple) and len(value) > MAX_SEQUENCE:
-        raise SecurityError(
-            f"'{what}' built {len(value)} characters or items, more than {MAX_SEQUENCE}"
-        )
-    return value
+        if operator_name == "*":
+            _check_repeat(left, right)
+        elif operator_name == "**":
+            _check_power(left, right)
+        elif operator_name == "+" and sequence_size(left):
+            budget.build(sequence_size(left) + sequence_size(right), "'+'")
+        result = _ARITHMETIC[operator_name](left, right)
+        size = sequence_size(result)
+        if size and operator_name != "+":
+            budget.build(size, f"'{operator_name}'")
+        else:
+            budget.tick()
+        return check_number(result, f"'{operator_name}'")
 
 
 def _check_repeat(left: Any, right: Any) -> None:
     if isinstance(left, int) and isinstance(right, int):
-        if left.bit_length() + right.bit_length() > MAX_INT_BITS:
-            raise SecurityError("number too large for a message template")
+        # Digits of a product are at most the digits of its factors together.
+        if len(str(abs(left))) + len(str(abs(right))) > MAX_DIGITS + 1:
+            check_number(left * right, "'*'")
         return
     for seq, times in ((left, right), (right, left)):
         if (
@@ -156,8 +173,10 @@ def _check_repeat(left: Any, right: Any) -> None:
             and isinstance(times, int)
             and len(seq) * times > MAX_SEQUENCE
         ):
-            raise SecurityError(
-                f"repeating a sequence {times} times exceeds the limit of {MAX_SEQUENCE}"
+            raise BudgetExceededError(
+                "value size",
+                f"{MAX_SEQUENCE:,} characters or items",
+                f"repeating a sequence of {len(seq):,} {times:,} times",
             )
 
 
@@ -165,7 +184,7 @@ def _check_power(base: Any, exponent: Any) -> None:
     if isinstance(base, int | float) and isinstance(exponent, int | float):
         magnitude = abs(base)
         if magnitude > 1 and exponent > 0 and exponent * math.log2(magnitude) > MAX_POWER_BITS:
-            raise SecurityError("power too large for a message template")
+            raise BudgetExceededError("number size", f"{MAX_DIGITS} digits", "a power too large")
 
 
 def build_environment() -> ReminderSandbox:
@@ -179,43 +198,18 @@ def build_environment() -> ReminderSandbox:
         auto_reload=False,
         cache_size=-1,
     )
-    env.filters = {k: v for k, v in env.filters.items() if k in ALLOWED_BUILTIN_FILTERS}
+    env.filters = bounded_filters()
     env.filters.update(FILTERS)
-    env.filters |= {
-        "join": _bounded_join,
-        "replace": _bounded_replace,
-        "round": _bounded_round,
-        LOOP_BUDGET: _budgeted_loop,
-        OUTPUT_BUDGET: _budgeted_output,
-        TEXT_BUDGET: _budgeted_text,
-    }
+    env.filters |= {LOOP_BUDGET: _budgeted_loop, OUTPUT_BUDGET: _budgeted_output, CONCAT: _concat}
     env.globals = {"range": _safe_range}
     env.tests = dict(env.tests)
     return env
 
 
-# What one render may still spend lives on the render's Jinja context, which the template's
-# blocks and macros share; plain dict entries keep the per-output cost small.
-_STEPS_LEFT = "_remindkit_steps_left"
-_CHARS_LEFT = "_remindkit_chars_left"
-
-
-def _spend_steps(context: Context, steps: int) -> None:
-    state = context.__dict__
-    left = state[_STEPS_LEFT] = state.get(_STEPS_LEFT, MAX_STEPS) - steps
-    if left < 0:
-        raise SecurityError(
-            f"more than {MAX_STEPS} loop iterations and calls in one message: simplify the loops"
-        )
-
-
 @pass_context
 def _budgeted_output(context: Context, value: Any) -> str:
-    text = value if type(value) is str else str(value)
-    state = context.__dict__
-    left = state[_CHARS_LEFT] = state.get(_CHARS_LEFT, MAX_OUTPUT) - len(text)
-    if left < 0:
-        raise SecurityError(f"the message text grows past {MAX_OUTPUT} characters")
+    text = value if type(value) is str else printable(value)
+    budget_of(context).emit(len(text))
     return text
 
 
@@ -225,73 +219,91 @@ def _budgeted_loop(context: Context, iterable: Any) -> Any:
         size = len(iterable)
     except TypeError:  # a generator (unique, reverse …): charge item by item
         return _counted(context, iterable)
-    _spend_steps(context, size)
+    budget_of(context).step(size)
     return iterable
 
 
 def _counted(context: Context, iterable: Iterable[Any]) -> Iterator[Any]:
+    budget = budget_of(context)
     for item in iterable:
-        _spend_steps(context, 1)
+        budget.step(1)
         yield item
 
 
-def _budgeted_text(value: Any) -> Any:
-    return _check_size(value, "~")
+@pass_context
+def _concat(context: Context, parts: list[Any]) -> str:
+    return concat(budget_of(context), parts)
 
 
-@pass_eval_context
-def _bounded_join(eval_ctx: EvalContext, value: Any, d: str = "", attribute: Any = None) -> str:
-    return _check_size(do_join(eval_ctx, value, d, attribute), "join")  # type: ignore[no-any-return]
+def _wrap_budgets(tree: nodes.Template, plain: frozenset[str]) -> None:
+    """Route loop iterables, ``~`` and outputs through the budget filters (idempotent).
 
-
-@pass_eval_context
-def _bounded_replace(
-    eval_ctx: EvalContext, s: str, old: str, new: str, count: int | None = None
-) -> str:
-    text, old_text, new_text = str(s), str(old), str(new)
-    hits = text.count(old_text) if count is None else min(count, text.count(old_text))
-    if len(text) + hits * (len(new_text) - len(old_text)) > MAX_SEQUENCE:
-        raise SecurityError(f"replace would build more than {MAX_SEQUENCE} characters")
-    return do_replace(eval_ctx, s, old, new, count)
-
-
-def _bounded_round(value: Any, precision: Any = 0, method: Any = "common") -> Any:
-    # Jinja's round computes 10**precision (floor, ceil) or rounds an int to it: a
-    # precision of -999999999 would keep a worker busy for hours.
-    if type(precision) is not int or abs(precision) > MAX_ROUND_DIGITS:
-        raise SecurityError(
-            f"round() precision must be a whole number from -{MAX_ROUND_DIGITS} "
-            f"to {MAX_ROUND_DIGITS}, got {precision!r}"
-        )
-    return do_round(value, precision, method)
-
-
-def _wrap_budgets(tree: nodes.Template) -> None:
-    """Route loop iterables, ``~`` and the outputs of loops and macros through the budget
-    filters (idempotent). Outputs elsewhere run once per render: the size limits on each
-    value bound them, and the hot path of a template without loops stays untouched."""
-    for loop in tree.find_all(nodes.For):
-        if not _is_budget(loop.iter, LOOP_BUDGET):
-            loop.iter = _budget_filter(loop.iter, LOOP_BUDGET)
-    for repeated in tree.find_all((nodes.For, nodes.Macro)):
-        for output in repeated.find_all(nodes.Output):
-            output.nodes = [
-                item
-                if isinstance(item, nodes.TemplateData) or _is_budget(item, OUTPUT_BUDGET)
-                else _budget_filter(item, OUTPUT_BUDGET)
-                for item in output.nodes
-            ]
-    for parent in list(tree.find_all(nodes.Node)):
-        for name, child in parent.iter_fields():
-            if isinstance(child, nodes.Concat) and not _is_budget(parent, TEXT_BUDGET):
-                setattr(parent, name, _budget_filter(child, TEXT_BUDGET))
+    Outputs inside loops, macros and block bodies are all counted; a top-level output of a
+    plain vocabulary path (``borrower.honorific``) or of remindkit's own text filters runs
+    once per render with a short result, so it stays a plain print. One walk of the tree:
+    compiling a large template is Jinja's own cost, this adds little to it.
+    """
+    bound = frozenset(
+        name.name for name in tree.find_all(nodes.Name) if name.ctx in ("store", "param")
+    )
+    stack: list[tuple[nodes.Node, bool]] = [(tree, False)]
+    while stack:
+        node, repeated = stack.pop()
+        repeated = repeated or isinstance(node, _REPEATED)
+        if isinstance(node, nodes.For) and not _is_budget(node.iter, LOOP_BUDGET):
+            node.iter = _budget_filter(node.iter, LOOP_BUDGET)
+        elif isinstance(node, nodes.Output):
+            node.nodes = [_counted_output(item, repeated, plain, bound) for item in node.nodes]
+        for name, child in node.iter_fields():
+            if isinstance(child, nodes.Concat):
+                setattr(node, name, _concat_filter(child))
             elif isinstance(child, list):
                 child[:] = [
-                    _budget_filter(item, TEXT_BUDGET)
-                    if isinstance(item, nodes.Concat) and not _is_budget(parent, TEXT_BUDGET)
-                    else item
+                    _concat_filter(item) if isinstance(item, nodes.Concat) else item
                     for item in child
                 ]
+        stack.extend((child, repeated) for child in node.iter_child_nodes())
+
+
+def _counted_output(
+    item: nodes.Expr, repeated: bool, plain: frozenset[str], bound: frozenset[str]
+) -> nodes.Expr:
+    if isinstance(item, nodes.TemplateData) or _is_budget(item, OUTPUT_BUDGET):
+        return item
+    if not repeated and _plain_output(item, plain, bound):
+        return item
+    return _budget_filter(item, OUTPUT_BUDGET)
+
+
+def _plain_output(node: nodes.Node, plain: frozenset[str], bound: frozenset[str]) -> bool:
+    if isinstance(node, nodes.Const):
+        return type(node.value) in (str, int)
+    if isinstance(node, nodes.Or | nodes.And):  # {{ loan.product or "借款" }}
+        return _plain_output(node.left, plain, bound) and _plain_output(node.right, plain, bound)
+    if isinstance(node, nodes.CondExpr):
+        return all(
+            part is not None and _plain_output(part, plain, bound)
+            for part in (node.expr1, node.expr2)
+        )
+    if isinstance(node, nodes.Filter):
+        return node.name in FILTERS or node.name in ("length", "count")
+    if isinstance(node, nodes.Getattr) and isinstance(node.node, nodes.Name):
+        root, path = node.node.name, f"{node.node.name}.{node.attr}"
+    elif isinstance(node, nodes.Name):
+        root, path = node.name, node.name
+    else:
+        return False
+    return path in plain and root not in bound
+
+
+def _concat_filter(node: nodes.Concat) -> nodes.Filter:
+    """``a ~ b ~ c`` as ``[a, b, c]|remindkit:concat``: each part printable, sizes first."""
+    items = nodes.List(node.nodes, lineno=node.lineno)
+    wrapped = nodes.Filter(items, CONCAT, [], [], None, None, lineno=node.lineno)
+    if node.environment is not None:
+        items.set_environment(node.environment)
+        wrapped.set_environment(node.environment)
+    return wrapped
 
 
 def _is_budget(node: nodes.Node, name: str) -> bool:
@@ -310,7 +322,7 @@ def check_template(tree: nodes.Template, filters: Callable[[str], bool]) -> Iter
     macros = frozenset(macro.name for macro in tree.find_all(nodes.Macro))
     kinds = (nodes.Getattr, nodes.Getitem, nodes.Name, nodes.Call, nodes.Filter, nodes.For,
              nodes.Mul, nodes.Pow, nodes.Mod, nodes.Include, nodes.Import, nodes.FromImport,
-             nodes.Extends)  # fmt: skip
+             nodes.Extends, nodes.Const)  # fmt: skip
     functions = macros | ALLOWED_GLOBALS
     called = {id(call.node) for call in tree.find_all(nodes.Call)}
     for node in tree.find_all(kinds):
@@ -320,6 +332,23 @@ def check_template(tree: nodes.Template, filters: Callable[[str], bool]) -> Iter
             message = "printing a function is not allowed in reminder templates"
         if message:
             yield Violation(node.lineno, message)
+
+
+def may_show_phone(tree: nodes.Template) -> bool:
+    """Whether a template could print ``borrower.phone`` other than through ``mask_phone``:
+    it names the field elsewhere, reads an item by a computed key, or walks items by a
+    computed attribute. Only such templates pay for the renderer's check of the output."""
+    masked = {id(f.node) for f in tree.find_all(nodes.Filter) if f.name == "mask_phone"}
+    for node in tree.find_all((nodes.Getattr, nodes.Getitem, nodes.Const, nodes.Keyword)):
+        if isinstance(node, nodes.Getattr) and node.attr == "phone" and id(node) not in masked:
+            return True
+        if isinstance(node, nodes.Getitem) and not isinstance(node.arg, nodes.Const):
+            return True
+        if isinstance(node, nodes.Const) and isinstance(node.value, str) and "phone" in node.value:
+            return True
+        if isinstance(node, nodes.Keyword) and not isinstance(node.value, nodes.Const):
+            return True
+    return False
 
 
 def _uncalled(node: nodes.Node, functions: frozenset[str], called: set[int]) -> bool:
@@ -336,6 +365,8 @@ def _violation(  # noqa: PLR0911 - one early return per sandbox rule
 ) -> str | None:
     if isinstance(node, nodes.Include | nodes.Import | nodes.FromImport | nodes.Extends):
         return "templates may not include, import or extend other templates"
+    if isinstance(node, nodes.Const) and _huge_number(node.value):
+        return f"numbers in a template may have at most {MAX_DIGITS} digits"
     if isinstance(node, nodes.Getattr) and node.attr.startswith("_"):
         return f"access to private attribute '{node.attr}' is not allowed"
     if isinstance(node, nodes.Getitem) and _private_key(node.arg):
@@ -361,6 +392,12 @@ def _violation(  # noqa: PLR0911 - one early return per sandbox rule
     ):
         return "repeating text or lists with * is not allowed"
     return None
+
+
+def _huge_number(value: object) -> bool:
+    if type(value) is int:
+        return bool(abs(value) >= 10**MAX_DIGITS)
+    return type(value) is float and not abs(value) < 10.0**MAX_DIGITS
 
 
 def _private_key(arg: nodes.Node, dotted: bool = False) -> bool:
