@@ -30,6 +30,7 @@ from pydantic import (
     model_validator,
 )
 
+from remindkit.authorities import RULE, authority_words
 from remindkit.config_delivery import (
     DispatchSettings,
     FeedSettings,
@@ -255,6 +256,15 @@ class PlatformSettings(_Frozen):
             raise config_error("must not be all digits")
         return value
 
+    @field_validator("name", "signature", "app_name")
+    @classmethod
+    def _own_name(cls, value: str) -> str:
+        # Every message is signed with these: a lender may not sign as the police or a court.
+        words = authority_words(value)
+        if words:
+            raise config_error(f"{shown(value)} names an authority ({'、'.join(words)}): {RULE}")
+        return value
+
     @field_validator("repay_url")
     @classmethod
     def _web_url(cls, value: str) -> str:
@@ -352,7 +362,7 @@ class Settings(_Frozen):
     def _has_default(cls, value: dict[str, CadenceProfile]) -> dict[str, CadenceProfile]:
         if "default" not in value:
             raise config_error('a profile named "default" is required')
-        return value
+        return _check_profile_names(value)
 
     @property
     def store_url(self) -> str:
@@ -391,6 +401,29 @@ class _ConfigFile(_Frozen):
     feed: FeedSettings = FeedSettings()
     service: ServiceSettings = ServiceSettings()
     receipts: ReceiptsSettings = ReceiptsSettings()
+
+    @field_validator("cadence")
+    @classmethod
+    def _profile_names(cls, value: dict[str, CadenceProfile]) -> dict[str, CadenceProfile]:
+        return _check_profile_names(value)
+
+
+def _check_profile_names(value: dict[str, CadenceProfile]) -> dict[str, CadenceProfile]:
+    """A profile is picked by a feed row's segment, which is read stripped and printable:
+    a name "" or " vip" could never be picked, so it is refused rather than ignored."""
+    for name in value:
+        if not name.strip():
+            raise config_error(
+                'a cadence profile needs a name (rows without a segment use "default")',
+                (name,),
+            )
+        if name != name.strip() or not name.isprintable():
+            raise config_error(
+                f"profile name {shown(name)} has spaces at its ends or invisible characters: "
+                "no feed segment could pick it",
+                (name,),
+            )
+    return value
 
 
 def default_settings() -> Settings:

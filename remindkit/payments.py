@@ -24,7 +24,7 @@ from remindkit.errors import TemplateError
 from remindkit.feed import FeedItem
 from remindkit.models import Channel, Installment, Stage, Status, zone_for
 from remindkit.outbox.records import restore, snapshot
-from remindkit.outbox.store import FirstPaid, StatusUpdate
+from remindkit.outbox.values import FirstPaid, StatusUpdate
 from remindkit.plan import PlannedMessage, TemplatePicker
 from remindkit.policy.decision import MessageStatus
 from remindkit.policy.keys import message_key

@@ -99,9 +99,8 @@ COMMANDS = {
     "preview sms": ["preview", "overdue_late/sms", "--context", str(SAMPLES / "worst_case.json")],
     "preview push": ["preview", "overdue/push", "--context", str(SAMPLES / "overdue.json")],
     "plan": ["plan", "--feed", str(FEED), "--at", AT, "--days", "7"],
+    "demo": ["demo"],
     "providers check": ["providers", "check"],
-    # "demo": ["demo"] joins when the demo prints through remindkit.cli.output (its rich
-    # panels still fold Chinese text by cell: 「A|pp」, a line starting with 「。」).
 }
 
 

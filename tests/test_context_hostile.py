@@ -49,6 +49,8 @@ HOSTILE: list[tuple[Change, str, str]] = [
     (borrower(phone=["13800138000"]), "borrower.phone", "must be text"),
     (lambda d: d.update(loans=[d["loan"]] * (MAX_LOANS + 1)), "loans", "at most 100"),
     (lambda d: d.update(platform={"signature": "禾苗】【公安"}), "platform.signature", "【】"),
+    (lambda d: d.update(platform={"signature": "公安局"}), "platform.signature", "公安局"),
+    (lambda d: d.update(platform={"name": "法院执行局"}), "platform.name", "法院"),
     (lambda d: d.update(platform=[1]), "platform", "must be a JSON object"),
 ]
 

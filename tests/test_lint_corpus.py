@@ -16,6 +16,7 @@ CORPUS = Path(__file__).resolve().parent / "lint_corpus"
 BAD_FAMILIES = {
     "threat", "insult", "exposure", "fake_legal", "impersonation", "new_borrowing",
     "private_channel", "extra_fees", "pii", "pressure",
+    "fee_growth", "relatives", "homophone", "condemnation",
 }  # fmt: skip
 # collection-rules.md §3 makes harassment/pressure a warning (human review), not an error.
 WARNING_FAMILIES = {"pressure"}

@@ -26,7 +26,8 @@ no answer within timeout    ``unknown``; the stuck thread is replaced (up to a b
 
 from __future__ import annotations
 
-from remindkit.dispatch.dispatcher import Dispatcher, DispatchReport
+from remindkit.dispatch.dispatcher import Dispatcher
+from remindkit.dispatch.outcomes import DispatchReport
 from remindkit.dispatch.recheck import StatusCheck
 
 __all__ = ["DispatchReport", "Dispatcher", "StatusCheck"]

@@ -94,14 +94,27 @@ def deliver(
                 retry.append(index)
         return retry
 
+    first = attempt(list(range(len(envelopes))))
+    if first and policy.attempts > 1:  # the usual answer needs no retry machinery at all
+        _retry(attempt, first, answers, policy)
+    return [answer if answer is not None else RuntimeError("no answer") for answer in answers]
+
+
+def _retry(
+    attempt: Callable[[list[int]], list[int]],
+    pending: list[int],
+    answers: list[Answer | None],
+    policy: RetryPolicy,
+) -> None:
+    """Attempts 2…n for the envelopes whose answer was transient (tenacity decides when)."""
     # Exponential backoff with jitter: initial · 2^(n-1), capped, plus up to ``initial`` at random.
     backoff = wait_exponential(multiplier=policy.initial, max=policy.maximum) + wait_random(
         0, policy.initial
     )
 
     def wait(state: RetryCallState) -> float:
-        pending: list[int] = state.outcome.result() if state.outcome else []
-        asked = [_retry_after(answers[i]) for i in pending]
+        waiting: list[int] = state.outcome.result() if state.outcome else []
+        asked = [_retry_after(answers[i]) for i in waiting]
         longest = max((value for value in asked if value is not None), default=None)
         return longest if longest is not None else float(backoff(state))
 
@@ -112,13 +125,15 @@ def deliver(
         sleep=policy.sleep,
         retry_error_callback=lambda state: state.outcome.result() if state.outcome else [],
     )
-    pending = list(range(len(envelopes)))
+    first = True
     for try_ in retrying:
         with try_:
-            pending = attempt(pending)
+            if first:  # tenacity's first attempt stands for the one already made
+                first = False
+            else:
+                pending = attempt(pending)
         if not try_.retry_state.outcome or not try_.retry_state.outcome.failed:
             try_.retry_state.set_result(pending)
-    return [answer if answer is not None else RuntimeError("no answer") for answer in answers]
 
 
 def _call(provider: Provider, envelopes: list[Envelope], batched: bool) -> list[Answer]:

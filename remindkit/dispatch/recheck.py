@@ -31,7 +31,7 @@ from enum import StrEnum
 from remindkit.models import Channel, Installment, Stage, Status, zone_for
 from remindkit.outbox.records import OutboxMessage
 from remindkit.outbox.states import CancelReason, RecheckReason
-from remindkit.outbox.store import Contact, InstallmentRef
+from remindkit.outbox.values import Contact, InstallmentRef
 from remindkit.policy.caps import Caps
 from remindkit.policy.decision import Reason
 from remindkit.policy.window import SendWindow, local_time

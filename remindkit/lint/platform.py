@@ -1,4 +1,5 @@
-"""``signature``: the SMS signature every message is sent with (collection-rules §4).
+"""``signature``: the SMS signature every message is sent with (collection-rules §4), and
+the lender's names, which may not impersonate an authority (collection-rules §2).
 
 Carriers accept Chinese or English letters and digits only: no symbols or spaces, not all
 digits, 2–12 characters, simplified characters. The signature comes from the config (or
@@ -9,6 +10,7 @@ from __future__ import annotations
 
 import re
 
+from remindkit.authorities import authority_words
 from remindkit.lint.findings import Finding, Rule, Severity
 from remindkit.lint.traditional import find_traditional
 from remindkit.models import Platform
@@ -36,6 +38,40 @@ def signature_problems(signature: str) -> list[str]:
 
 
 def check_signature(platform: Platform) -> list[Finding]:
+    """The signature's carrier problems, and the lender's names that impersonate an
+    authority (``platform.name``, ``platform.app_name``: they are shown in messages too)."""
+    return [*_signature_findings(platform), *_name_findings(platform)]
+
+
+def _name_findings(platform: Platform) -> list[Finding]:
+    findings = []
+    names = (
+        ("platform.signature", platform.signature, Rule.SIGNATURE, "短信签名"),
+        ("platform.name", platform.name, Rule.FORBIDDEN_PHRASE, "机构名称"),
+        ("platform.app_name", platform.app_name, Rule.FORBIDDEN_PHRASE, "App 名称"),
+    )
+    for key, value, rule, what in names:
+        words = authority_words(value)
+        if words:
+            message = (
+                f"{what}「{value}」冒充公检法或政府机关（{'、'.join(words)}）："
+                "消息只能以放贷机构自己的名义发出（中国银行业协会《金融机构个人消费类贷款"
+                "催收工作指引（试行）》（2026）禁止冒充公安、法院等国家机关）。"
+            )
+            findings.append(
+                Finding(
+                    template_id=key,
+                    line=0,
+                    rule=rule,
+                    severity=Severity.ERROR,
+                    message=message,
+                    excerpt=value,
+                )
+            )
+    return findings
+
+
+def _signature_findings(platform: Platform) -> list[Finding]:
     problems = signature_problems(platform.signature)
     if not problems:
         return []

@@ -1,9 +1,10 @@
 """Opening the outbox database: URLs, SQLite pragmas, migrations, and errors that say what to do.
 
 - **SQLite** (default ``sqlite:///remindkit.db``): WAL journal, a busy timeout, foreign keys
-  on. Every transaction begins ``IMMEDIATE``: a worker that reads and then writes (a claim)
-  holds the write lock from the start, so two processes never both think they own a row and
-  SQLite never has to refuse a lock upgrade half-way.
+  on. Every write transaction begins ``IMMEDIATE``: a worker that reads and then writes (a
+  claim) holds the write lock from the start, so two processes never both think they own a
+  row and SQLite never has to refuse a lock upgrade half-way. Read-only transactions
+  (``READ_ONLY``) begin ``DEFERRED`` and never wait for writers (WAL).
 - **PostgreSQL** (``postgresql://…`` or ``postgresql+psycopg://…``; psycopg 3): a small
   connection pool with pre-ping. Passwords come from the environment (``PGPASSWORD``) or
   ``.pgpass``, never from the config file; URLs are shown with the password hidden.
@@ -39,6 +40,8 @@ SQLITE_BUSY_SECONDS = 30.0
 MIGRATION_LOCK = 0x726B_0001
 PLANNER_LOCK = 0x726B_0002
 SUPPORTED = "sqlite:///PATH or postgresql://USER@HOST/DB"
+# Connection execution options of a read-only transaction (SQLite: BEGIN DEFERRED).
+READ_ONLY = {"remindkit_read_only": True}
 
 
 def parse_store_url(value: str) -> URL:
@@ -106,7 +109,8 @@ def _sqlite_engine(url: URL, busy_seconds: float) -> Engine:
 
     @event.listens_for(engine, "begin")
     def _begin(connection: Connection) -> None:
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        reading = connection.get_execution_options().get("remindkit_read_only", False)
+        connection.exec_driver_sql("BEGIN DEFERRED" if reading else "BEGIN IMMEDIATE")
 
     return engine
 

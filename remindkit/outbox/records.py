@@ -19,10 +19,12 @@ from typing import Any
 from remindkit.models import Borrower, Channel, Gender, Installment, Stage, Status
 from remindkit.outbox.states import MessageState, Origin
 
+_ENCODER = json.JSONEncoder(ensure_ascii=False, check_circular=False, separators=(",", ":"))
+
 
 def snapshot(installments: Sequence[Installment]) -> str:
     """The JSON the ``context`` column holds for ``installments`` (one borrower)."""
-    return json.dumps([_fields(item) for item in installments], ensure_ascii=False)
+    return _ENCODER.encode([_fields(item) for item in installments])
 
 
 def _fields(item: Installment) -> dict[str, Any]:

@@ -20,13 +20,14 @@ A ``sent`` message's ``delivery_status`` / ``delivery_code`` / ``delivered_at`` 
 the latest delivery receipt said (``delivered``, ``undelivered`` with the carrier's code,
 …); every receipt is also an event.
 
-Times are stored in UTC (``timestamptz`` on PostgreSQL; ISO text on SQLite) and come back
-timezone-aware.
+Times are stored in UTC (``timestamptz`` on PostgreSQL; fixed-width ISO text on SQLite) and
+come back timezone-aware.
 """
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import (
@@ -44,24 +45,39 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
 )
+from sqlalchemy.types import TypeEngine
 
 metadata = MetaData()
 
 
+@lru_cache(maxsize=4096)  # a plan's messages share a few send times and window ends
+def sqlite_text(value: datetime) -> str:
+    """How SQLite holds an instant: naive UTC, fixed-width ISO text, so text order is time
+    order (``2026-12-01 02:00:00.000000``)."""
+    return value.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
+
+
 class UTCDateTime(TypeDecorator[datetime]):
-    """Aware datetimes in, aware UTC datetimes out; naive values are refused."""
+    """Aware datetimes in, aware UTC datetimes out; naive values are refused.
+
+    ``timestamptz`` on PostgreSQL; on SQLite, which has no time type, the fixed-width text
+    of :func:`sqlite_text` (one conversion each way, no driver adapters).
+    """
 
     impl = DateTime(timezone=True)
     cache_ok = True
+
+    def load_dialect_impl(self, dialect: Dialect) -> TypeEngine[Any]:
+        if dialect.name == "sqlite":
+            return dialect.type_descriptor(String(26))
+        return dialect.type_descriptor(DateTime(timezone=True))
 
     def process_bind_param(self, value: datetime | None, dialect: Dialect) -> Any:
         if value is None:
             return None
         if value.tzinfo is None or value.utcoffset() is None:
             raise ValueError(f"naive datetime {value.isoformat()} cannot be stored")
-        utc = value.astimezone(UTC)
-        # SQLite has no time zones: store naive UTC so text comparison orders instants.
-        return utc.replace(tzinfo=None) if dialect.name == "sqlite" else utc
+        return sqlite_text(value) if dialect.name == "sqlite" else value.astimezone(UTC)
 
     def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
         if value is None:

@@ -205,7 +205,9 @@ def test_bad_credentials_stop_the_provider_and_keep_its_messages_planned(
     report = kit.dispatch_due()
     assert list(report.stopped_providers) == ["recording"]
     assert report["failed"] == 0
-    assert len(provider.calls) == 1  # one call, one report: not five failed rows
+    # One report, not five failed rows; calls already in flight when the first answer came
+    # back (at most two per worker) are held back too.
+    assert 1 <= len(provider.calls) <= 2
     assert {m.state for m in kit.outbox.messages()} == {MessageState.PLANNED}
     assert report.problems == 1
 

@@ -210,3 +210,10 @@ def test_the_schema_head_constant_is_alembics_head() -> None:
     from remindkit.outbox.database import SCHEMA_HEAD, head_revision
 
     assert head_revision() == SCHEMA_HEAD
+
+
+def test_the_bulk_insert_columns_are_the_tables() -> None:
+    from remindkit.outbox.schema import messages
+    from remindkit.outbox.writes import MESSAGE_COLUMNS
+
+    assert tuple(column.name for column in messages.columns) == MESSAGE_COLUMNS
