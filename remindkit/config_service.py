@@ -78,9 +78,9 @@ class ServiceSettings(_Frozen):
 class TwilioReceipts(_Frozen):
     """``[receipts.twilio]``: Twilio status callbacks at ``POST /receipts/twilio``.
 
-    ``url``: the public URL Twilio calls (the ``StatusCallback`` the twilio provider sends),
-    exactly as Twilio signs it; without it, the URL the request reached. The auth token
-    that signs the callbacks is read from the variable ``auth_token_env``.
+    ``url``: the public URL Twilio calls, exactly as Twilio signs it; default: the twilio
+    provider's ``status_callback`` (``[providers.twilio]``), else the URL the request
+    reached. The auth token that signs the callbacks is read from ``auth_token_env``.
     """
 
     url: str | None = None

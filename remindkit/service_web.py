@@ -95,11 +95,20 @@ class ServiceApp:
             routes.append(Route("/receipts/http", self.gateway_receipt, methods=["POST"]))
         return create_app(routes, self.policy())
 
+    def twilio_url(self) -> str | None:
+        """The URL Twilio signs: ``[receipts.twilio] url``, else the twilio provider's
+        ``status_callback`` (the URL it asks Twilio to call)."""
+        twilio = self.settings.receipts.twilio
+        if twilio is not None and twilio.url:
+            return twilio.url
+        callback = self.settings.providers.options("twilio").get("status_callback")
+        return str(callback) if callback else None
+
     def policy(self) -> GuardPolicy:
         hosts = set(LOOPBACK_HOSTS) | set(self.settings.service.allowed_hosts)
-        twilio = self.settings.receipts.twilio
-        if twilio is not None and twilio.url is not None:
-            hosts.add((urlsplit(twilio.url).hostname or "").lower())
+        url = self.twilio_url() if self.twilio is not None else None
+        if url is not None:
+            hosts.add((urlsplit(url).hostname or "").lower())
         return GuardPolicy(allowed_hosts=frozenset(hosts), max_body_bytes=MAX_RECEIPT_BYTES)
 
     # -- health and metrics -------------------------------------------------------------
@@ -134,8 +143,7 @@ class ServiceApp:
             fields = twilio_receipts.form_fields(body)
         except twilio_receipts.MalformedReceiptError as exc:
             return self._refused(400, "malformed", str(exc))
-        twilio = self.settings.receipts.twilio
-        url = twilio.url if twilio is not None and twilio.url else str(request.url)
+        url = self.twilio_url() or str(request.url)
         settings_header = request.headers.get(twilio_receipts.SETTINGS_HEADER)
         if not self.twilio.valid(url, fields, signature, settings_header):
             return self._refused(403, "bad_signature", "the signature does not match")
