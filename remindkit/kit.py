@@ -297,13 +297,16 @@ class Kit:
         keep: Callable[[PlannedMessage], bool] | None = None,
     ) -> FeedReport:
         """Plan the feed, enqueue the messages borrower by borrower (those ``keep`` accepts,
-        when given) and apply the feed's stop statuses; sends nothing."""
+        when given), apply the feed's stop statuses and record its opt-outs; sends nothing."""
+        from remindkit.outbox.opt_outs import OptOut, record_opt_outs, tap_opt_outs  # noqa: PLC0415
         from remindkit.payments import tap_statuses  # noqa: PLC0415 - see TYPE_CHECKING
 
         self.settings.require_platform()
         now = at or self.clock.now()
         updates: list[StatusUpdate] = []
+        refusals: set[OptOut] = set()
         items = tap_statuses(_feed_items(feed, "Kit.enqueue_feed"), updates.extend)
+        items = tap_opt_outs(items, refusals.update)
         counts = {True: 0, False: 0}
 
         def counted(stream: Iterable[PlannedMessage]) -> Iterable[PlannedMessage]:
@@ -315,13 +318,15 @@ class Kit:
         with self.planner.stream(items, at=now, days=days) as stream:
             enqueued = self.outbox.enqueue(counted(stream), now=self.clock.now())
             rejected, warnings = stream.rejected_rows, stream.warnings
+        statuses = self._apply_statuses(updates, now)
+        record_opt_outs(self.outbox, refusals, now=now)
         return FeedReport(
             planned=counts[True],
             suppressed=counts[False],
             rejected_rows=rejected,
             warnings=warnings,
             enqueued=enqueued,
-            statuses=self._apply_statuses(updates, now),
+            statuses=statuses,
         )
 
     def dispatch_due(

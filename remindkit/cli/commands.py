@@ -16,6 +16,7 @@ COMMANDS = {
     "preview": "remindkit.cli.preview",
     "providers": "remindkit.cli.providers",
     "purge": "remindkit.cli.outbox",
+    "report": "remindkit.cli.report",
     "run": "remindkit.cli.run",
     "status": "remindkit.cli.outbox",
     "studio": "remindkit.cli.studio",

@@ -13,6 +13,9 @@ checks that the migrated schema equals this one, so the two cannot drift apart.
   messages for, and the first time it was seen paid (recorded once, whoever saw it).
 - ``contacts``: phone numbers and push tokens a provider refused permanently; later
   messages to them are suppressed ``bad_contact`` until the feed brings another one.
+- ``opt_outs``: the first time the outbox heard that a borrower refused a channel (a feed's
+  ``opted_out`` column, or the backend), recorded once, whoever heard it: the report counts
+  the opt-outs that followed a reminder.
 - ``plan_runs``: one row per scheduled plan of the service (its cron slot), so several
   daemons on one store, or one restarted after downtime, plan each slot exactly once.
 
@@ -177,6 +180,14 @@ contacts = Table(
     Column("flagged_at", UTCDateTime, nullable=False),
     Column("error_code", String(64), nullable=True),
     Column("message_key", KEY, nullable=True),
+)
+opt_outs = Table(
+    "opt_outs",
+    metadata,
+    Column("borrower_id", _ID, primary_key=True),
+    Column("channel", String(16), primary_key=True),
+    Column("seen_at", UTCDateTime, nullable=False),
+    Column("source", String(16), nullable=False),  # "feed" or "api"
 )
 
 plan_runs = Table(

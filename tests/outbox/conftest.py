@@ -31,7 +31,8 @@ from remindkit.testing import FrozenClock, RecordingProvider, demo_settings, mak
 
 SERVER = os.environ.get("REMINDKIT_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
 TABLES = (
-    "events", "message_installments", "messages", "installments", "contacts", "plan_runs"
+    "events", "message_installments", "messages", "installments", "contacts", "opt_outs",
+    "plan_runs",
 )  # fmt: skip
 
 OutboxFactory = Callable[..., Outbox]

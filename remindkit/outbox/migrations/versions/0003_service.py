@@ -1,7 +1,7 @@
 """The service: delivery receipts on messages, and the plan runs of the daemon's schedule.
 
-Revision ID: 0002
-Revises: 0001
+Revision ID: 0003
+Revises: 0002
 Create Date: 2026-12-02
 """
 
@@ -12,8 +12,8 @@ from alembic import op
 
 from remindkit.outbox.schema import UTCDateTime
 
-revision = "0002"
-down_revision = "0001"
+revision = "0003"
+down_revision = "0002"
 branch_labels = None
 depends_on = None
 
