@@ -260,7 +260,7 @@ def test_unknown_section_lists_the_known_ones(tmp_path: Path) -> None:
     assert error.key == "sms"
     assert error.reason == (
         "unknown key (known: cadence, caps, credit_notice, dispatch, feed, holidays, platform, "
-        "providers, store, templates, window)"
+        "providers, receipts, service, store, templates, window)"
     )
 
 

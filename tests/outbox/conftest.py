@@ -30,7 +30,10 @@ from remindkit.providers.base import Provider
 from remindkit.testing import FrozenClock, RecordingProvider, demo_settings, make_installment
 
 SERVER = os.environ.get("REMINDKIT_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
-TABLES = ("events", "message_installments", "messages", "installments", "contacts", "opt_outs")
+TABLES = (
+    "events", "message_installments", "messages", "installments", "contacts", "opt_outs",
+    "plan_runs",
+)  # fmt: skip
 
 OutboxFactory = Callable[..., Outbox]
 
