@@ -24,6 +24,7 @@ messages stay ``sending`` until a reaper makes them ``unknown`` (never re-sent).
 from __future__ import annotations
 
 import logging
+import math
 import os
 import signal
 import threading
@@ -329,7 +330,10 @@ def latest_fire_time(trigger: Any, now: datetime) -> datetime | None:
 
 def horizon_days(now: datetime, upcoming: datetime) -> int:
     """Local days to plan so every zone's coming day is covered until the next plan."""
-    return min(MAX_DAYS, 2 + max(0, (upcoming - now).days))
+    # Today in every zone, and each next day up to the next plan: one more local day per
+    # 24 h (or part of it) until then.
+    period_days = math.ceil(max(0.0, (upcoming - now).total_seconds()) / 86_400)
+    return min(MAX_DAYS, 1 + max(1, period_days))
 
 
 def _counts(report: FeedReport) -> PlanCounts:
