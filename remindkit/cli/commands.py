@@ -9,6 +9,7 @@ from collections.abc import Sequence
 
 COMMANDS = {
     "db": "remindkit.cli.db",
+    "init": "remindkit.cli.init",
     "demo": "remindkit.cli.demo",
     "lint": "remindkit.cli.lint",
     "outbox": "remindkit.cli.outbox",

@@ -30,7 +30,10 @@ from remindkit.providers.base import Provider
 from remindkit.testing import FrozenClock, RecordingProvider, demo_settings, make_installment
 
 SERVER = os.environ.get("REMINDKIT_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
-TABLES = ("events", "message_installments", "messages", "installments", "contacts", "opt_outs")
+TABLES = (
+    "events", "message_installments", "messages", "installments", "contacts", "opt_outs",
+    "plan_runs",
+)  # fmt: skip
 
 OutboxFactory = Callable[..., Outbox]
 
@@ -208,3 +211,7 @@ def make_kit(store_url: str) -> Iterator[KitFactory]:
     yield factory
     for kit in kits:
         kit.close()
+
+
+# The loopback peers of the provider tests (started once per module that uses them).
+from peers import fcm_peer, twilio_server  # noqa: E402, F401 - fixtures, found by name
