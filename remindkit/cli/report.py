@@ -148,6 +148,8 @@ def print_text(report: Report) -> None:
         return
     if not report.receipts:
         paragraph("送达：发件箱尚无送达回执，送达数未知（-）。")
+    else:
+        paragraph("送达：按服务商回执计（delivered 或 read）；没有回执的消息不算送达也不算未送达。")
     _print_totals(report, width)
     for group in report.groups():
         _print_group(report, group, width)

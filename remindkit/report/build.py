@@ -85,7 +85,7 @@ def build_report(
         stages=stages,
         overall=overall,
         not_counted=tuple(count for count in not_counted if not _counted(count)),
-        receipts=False,
+        receipts=any(cell.receipts for cell in cells),
         curves=_curves(cells, curve_days),
     )
 
@@ -158,7 +158,8 @@ def _cell(row: RowMapping, windows: Sequence[int]) -> Cell:
         borrowers=as_int(row["borrowers"]),
         installments=as_int(row["installments"]),
         messages=as_int(row["messages"]),
-        delivered=None,
+        delivered=as_int(row["delivered"]) if as_int(row["receipts"]) else None,
+        receipts=as_int(row["receipts"]),
         paid_before=as_int(row["paid_before"]),
         repaid=as_int(row["repaid"]),
         opted_out=as_int(row["opted_out"]),

@@ -44,7 +44,8 @@ class WindowRate:
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Cell:
     """One stage × channel × variant: who was reached, with how many messages, and what
-    followed. ``delivered`` is ``None`` while the outbox holds no delivery receipts."""
+    followed. ``delivered``: messages a receipt said delivered (or read), of the
+    ``receipts`` that came back; ``None`` when none came back (unknown, not zero)."""
 
     stage: str
     channel: str
@@ -53,6 +54,7 @@ class Cell:
     installments: int
     messages: int
     delivered: int | None
+    receipts: int
     paid_before: int
     repaid: int
     opted_out: int
@@ -84,6 +86,7 @@ class Cell:
             "installments": self.installments,
             "messages": self.messages,
             "delivered": self.delivered,
+            "with_receipt": self.receipts,
             "paid_before_first_message": self.paid_before,
             "repaid_since_first_message": self.repaid,
             "messages_per_repaid": self.messages_per_repaid,

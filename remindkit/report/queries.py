@@ -66,6 +66,8 @@ DAY_SECONDS = 86_400
 SQLITE_INSTANT_WIDTH = len("2026-12-01 02:00:00.000000")
 THANK_YOU = Stage.PAYMENT_RECEIVED.value
 SENT = MessageState.SENT.value
+# Receipts that say the message reached the phone (remindkit.receipts' vocabulary).
+DELIVERED = ("delivered", "read")
 
 
 class seconds_between(FunctionElement[float]):  # noqa: N801 - reads as the SQL function it is
@@ -151,6 +153,7 @@ def _sent() -> Select[Any]:
         messages.c.variant,
         messages.c.sent_at,
         messages.c.day,
+        messages.c.delivery_status,
     ).where(messages.c.state == SENT, messages.c.stage != THANK_YOU)
 
 
@@ -163,6 +166,8 @@ def _assigned(sent: Any) -> Any:
             first_by(sent.c.variant, sent.c.sent_at).label("variant"),
             func.min(sent.c.sent_at).label("first_at"),
             func.count().label("messages"),
+            _count_if(sent.c.delivery_status.in_(DELIVERED)).label("delivered"),
+            _count_if(sent.c.delivery_status.is_not(None)).label("receipts"),
         )
         .group_by(sent.c.borrower_id, sent.c.stage, sent.c.channel)
         .cte("assigned")
@@ -182,6 +187,8 @@ reach_rows = Table(
     Column("borrower_id", String(200)),
     Column("variant", String(32)),  # the borrower's, for this stage and channel
     Column("messages", Integer),  # sent to the borrower in this stage and channel
+    Column("delivered", Integer),  # … of which a receipt said delivered (or read)
+    Column("receipts", Integer),  # … of which any receipt came back
     Column("group_first_at", UTCDateTime),  # the borrower's first message there
     Column("first_at", UTCDateTime),  # the installment's first message there
     Column("first_day", Date),
@@ -226,6 +233,8 @@ def fill_reach_query() -> Insert:
             first.c.borrower_id,
             assigned.c.variant,
             assigned.c.messages,
+            assigned.c.delivered,
+            assigned.c.receipts,
             assigned.c.first_at.label("group_first_at"),
             first.c.first_at,
             first.c.first_day,
@@ -269,6 +278,8 @@ def _reach(period: Period) -> Any:
             reach.variant,
             reach.borrower_id,
             reach.messages,
+            reach.delivered,
+            reach.receipts,
             (paid_at < reach.first_at).label("paid_before"),
             and_(paid_at >= reach.first_at, paid_at <= period.now).label("repaid"),
             seconds_between(paid_at, reach.first_at).label("delay"),
@@ -293,6 +304,8 @@ def cells_query(period: Period, windows: Sequence[int]) -> Select[Any]:
     per_borrower: list[Any] = [
         func.count().label("installments"),
         func.max(reach.c.messages).label("messages"),
+        func.max(reach.c.delivered).label("delivered"),
+        func.max(reach.c.receipts).label("receipts"),
         _count_if(reach.c.paid_before).label("paid_before"),
         _count_if(repaid_since).label("repaid"),
         func.max(reach.c.opted_out).label("opted_out"),
@@ -313,6 +326,8 @@ def cells_query(period: Period, windows: Sequence[int]) -> Select[Any]:
         func.count().label("borrowers"),
         func.sum(borrowers.c.installments).label("installments"),
         func.sum(borrowers.c.messages).label("messages"),
+        func.sum(borrowers.c.delivered).label("delivered"),
+        func.sum(borrowers.c.receipts).label("receipts"),
         func.sum(borrowers.c.paid_before).label("paid_before"),
         func.sum(borrowers.c.repaid).label("repaid"),
         func.sum(borrowers.c.opted_out).label("opted_out"),

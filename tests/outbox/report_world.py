@@ -40,6 +40,7 @@ class World:
         channel: Channel = Channel.SMS,
         variant: str = "a",
         state: MessageState = MessageState.SENT,
+        receipt: str | None = None,
     ) -> str:
         """One message about ``loans`` for ``borrower``, in ``state``, sent at ``at``."""
         message = planned(borrower, loans=loans, stage=stage, channel=channel, send_at=at)
@@ -53,6 +54,7 @@ class World:
                 .values(
                     state=state.value,
                     sent_at=at if state in (MessageState.SENT, MessageState.UNKNOWN) else None,
+                    delivery_status=receipt,
                 )
             )
         return message.key

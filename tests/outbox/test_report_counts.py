@@ -226,3 +226,16 @@ def test_tiny_samples_say_insufficient(world: World) -> None:
     assert comparison.verdict is Verdict.INSUFFICIENT
     assert comparison.conclusion.startswith("样本不足")
     assert LATER > T0
+
+
+def test_delivered_counts_receipts_and_stays_unknown_without_them(world: World) -> None:
+    world.send("B1", at=T0, receipt="delivered")
+    world.send("B1", at=T0 + DAY, receipt="read")
+    world.send("B2", (("L2", 1),), at=T0, receipt="undelivered")
+    world.send("B3", (("L3", 1),), at=T0)  # no receipt yet
+    world.send("B4", (("L4", 1),), at=T0, stage=Stage.PRE_DUE)
+    report = world.report()
+    early = cell(report, EARLY, SMS)
+    assert (early.messages, early.receipts, early.delivered) == (4, 3, 2)
+    assert cell(report, Stage.PRE_DUE, SMS).delivered is None  # unknown, not zero
+    assert report.receipts
