@@ -14,7 +14,7 @@ NODE_STAMP := node_modules/.installed
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -c constraints.txt -e '.[dev,postgres,twilio,firebase]'
+	$(BIN)/pip install --quiet -c constraints.txt -e '.[dev,postgres,twilio,firebase,http]'
 	touch $(STAMP)
 
 $(NODE_STAMP): package.json package-lock.json

@@ -17,6 +17,11 @@ and reported as min and median over the rounds:
 - ``enqueue``: N planned messages put into a fresh SQLite outbox (``Outbox.enqueue``);
 - ``apscheduler``: the same N messages as one APScheduler 3 job each in its
   ``SQLAlchemyJobStore`` on a fresh SQLite file — what "schedule every message" would cost;
+- ``twilio``, ``twilio_sequential``, ``twilio_pool``: the real ``twilio`` SDK against a loopback
+  Twilio (``remindkit.fakes.twilio`` in a process of its own, 50 ms per answer): N messages
+  through ``Kit.dispatch_due`` with the ``twilio`` provider; a plain sequential loop calling
+  the SDK's ``messages.create``; a bare ``ThreadPoolExecutor`` with as many threads calling
+  the same SDK client (its HTTP pool sized like remindkit's: the fairest bare pool);
 - ``plan_outbox``: a seeded million-row CSV feed (``bench/plan.py``'s generator, grouped by
   borrower) planned and enqueued into SQLite by the planner's stream, as ``run --once`` does
   before it dispatches.
@@ -40,7 +45,20 @@ from typing import Any
 
 AT = datetime.fromisoformat("2026-12-01T10:00:00+08:00")
 LATENCY = 0.05
-CASES = ("dispatch", "sequential", "enqueue", "apscheduler", "plan_outbox")
+CASES = (
+    "dispatch",
+    "sequential",
+    "twilio",
+    "twilio_sequential",
+    "twilio_pool",
+    "enqueue",
+    "apscheduler",
+    "plan_outbox",
+)
+TWILIO_ENV = {
+    "TWILIO_ACCOUNT_SID": "AC" + "0123456789abcdef" * 2,
+    "TWILIO_AUTH_TOKEN": "fake-auth-token-not-a-secret",
+}
 HERE = Path(__file__).resolve().parent
 
 
@@ -92,7 +110,7 @@ def planned_messages(count: int) -> list[Any]:
     return messages
 
 
-def _kit(store: str, provider: Any, workers: int) -> Any:
+def _kit(store: str, provider: Any, workers: int, push: Any = None) -> Any:
     from remindkit.kit import Kit
     from remindkit.models import Channel
     from remindkit.testing import FrozenClock, demo_settings
@@ -103,7 +121,7 @@ def _kit(store: str, provider: Any, workers: int) -> Any:
         settings.model_copy(update={"dispatch": dispatch}),
         clock=FrozenClock(AT),
         store=store,
-        providers={Channel.SMS: provider, Channel.PUSH: provider},
+        providers={Channel.SMS: provider, Channel.PUSH: push or provider},
     )
 
 
@@ -138,6 +156,107 @@ def run_sequential(_folder: Path, options: argparse.Namespace) -> dict[str, Any]
         )
     seconds = time.perf_counter() - started
     return {"messages": len(messages), "seconds": seconds}
+
+
+class _LoopbackTwilio:
+    """``python -m remindkit.fakes.twilio --latency 0.05`` in its own process (its own GIL)."""
+
+    def __enter__(self) -> str:
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "remindkit.fakes.twilio", f"--latency={LATENCY}"],
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        assert self.process.stdout is not None
+        return self.process.stdout.readline().strip()
+
+    def __exit__(self, *exc: object) -> None:
+        self.process.terminate()
+        self.process.wait(10)
+
+
+def _twilio_provider(url: str, pool: int) -> Any:
+    from remindkit.providers.twilio import TwilioOptions, TwilioProvider
+
+    options = TwilioOptions(from_number="+14155550100", base_url=url, pool_size=pool)  # type: ignore[arg-type]
+    return TwilioProvider(options, environ=TWILIO_ENV)
+
+
+def _sdk_messages(url: str, pool: int) -> Any:
+    """The SDK used as its documentation shows, pointed at the fake, with a sized pool."""
+    from requests.adapters import HTTPAdapter
+    from twilio.http.http_client import TwilioHttpClient
+    from twilio.rest import Client
+
+    http = TwilioHttpClient(timeout=10)
+    http.session.mount("http://", HTTPAdapter(pool_maxsize=pool))
+    client = Client(
+        TWILIO_ENV["TWILIO_ACCOUNT_SID"],
+        TWILIO_ENV["TWILIO_AUTH_TOKEN"],
+        http_client=http,
+        environment={"TWILIO_EDGE": "", "TWILIO_REGION": ""},
+    )
+    client.api.base_url = url
+    return client.api.v2010.accounts(TWILIO_ENV["TWILIO_ACCOUNT_SID"]).messages
+
+
+def _texts(count: int) -> list[tuple[str, str]]:
+    from remindkit.kit import Kit
+    from remindkit.testing import FrozenClock, demo_settings
+
+    kit = Kit(demo_settings(), clock=FrozenClock(AT))
+    texts = []
+    for message in planned_messages(count):
+        rendered = kit.render(message.template_id, message.installments, now=AT)
+        texts.append((message.installments[0].borrower.phone or "", rendered.text or ""))
+    return texts
+
+
+def run_twilio(folder: Path, options: argparse.Namespace) -> dict[str, Any]:
+    with _LoopbackTwilio() as url:
+        provider = _twilio_provider(url, options.workers)
+        from remindkit.testing import RecordingProvider
+
+        store = f"sqlite:///{folder / 'outbox.db'}"
+        kit = _kit(store, provider, options.workers, push=RecordingProvider())
+        kit.enqueue(planned_messages(options.messages))
+        cpu, started = time.process_time(), time.perf_counter()
+        report = kit.dispatch_due()
+        seconds = time.perf_counter() - started
+        cpu = time.process_time() - cpu
+        kit.close()
+    assert report["sent"] == options.messages, report.to_json()
+    return {"messages": options.messages, "seconds": seconds, "cpu": cpu}
+
+
+def run_twilio_sequential(_folder: Path, options: argparse.Namespace) -> dict[str, Any]:
+    texts = _texts(options.sequential)
+    with _LoopbackTwilio() as url:
+        messages = _sdk_messages(url, 1)
+        started = time.perf_counter()
+        for to, text in texts:
+            messages.create(to=to, body=text, from_="+14155550100")
+        seconds = time.perf_counter() - started
+    return {"messages": len(texts), "seconds": seconds}
+
+
+def run_twilio_pool(_folder: Path, options: argparse.Namespace) -> dict[str, Any]:
+    from concurrent.futures import ThreadPoolExecutor
+
+    texts = _texts(options.messages)
+    with _LoopbackTwilio() as url:
+        messages = _sdk_messages(url, options.workers)
+
+        def send(item: tuple[str, str]) -> str:
+            return str(messages.create(to=item[0], body=item[1], from_="+14155550100").sid)
+
+        cpu, started = time.process_time(), time.perf_counter()
+        with ThreadPoolExecutor(max_workers=options.workers) as pool:
+            sids = list(pool.map(send, texts))
+        seconds = time.perf_counter() - started
+        cpu = time.process_time() - cpu
+    assert len(set(sids)) == len(texts)
+    return {"messages": len(texts), "seconds": seconds, "cpu": cpu}
 
 
 def run_enqueue(folder: Path, options: argparse.Namespace) -> dict[str, Any]:
@@ -211,6 +330,9 @@ def _plan_bench() -> Any:
 RUNNERS = {
     "dispatch": run_dispatch,
     "sequential": run_sequential,
+    "twilio": run_twilio,
+    "twilio_sequential": run_twilio_sequential,
+    "twilio_pool": run_twilio_pool,
     "enqueue": run_enqueue,
     "apscheduler": run_apscheduler,
     "plan_outbox": run_plan_outbox,
@@ -252,6 +374,14 @@ def report(results: dict[str, list[dict[str, Any]]], options: argparse.Namespace
     if "dispatch" in results and "sequential" in results:
         ratio = rate("dispatch", statistics.median) / rate("sequential", statistics.median)
         print(f"dispatch vs sequential: {ratio:.0f}× (target ≥ 40×, and ≥ 500 msg/s)")
+    if {"twilio", "twilio_sequential", "twilio_pool"} <= set(results):
+        twilio = rate("twilio", statistics.median)
+        print(
+            f"real twilio SDK: {twilio:,.0f} msg/s through remindkit (target ≥ 500), "
+            f"{twilio / rate('twilio_sequential', statistics.median):.0f}× the sequential SDK "
+            f"loop (≥ 40×), {twilio / rate('twilio_pool', statistics.median):.2f}× the bare "
+            "thread pool (≥ 0.9×)"
+        )
     if "enqueue" in results and "apscheduler" in results:
         ratio = rate("enqueue", statistics.median) / rate("apscheduler", statistics.median)
         print(f"outbox enqueue vs APScheduler job store: {ratio:.0f}× (target ≥ 50×)")

@@ -19,7 +19,9 @@ Variants:
 - ``floor``: ``csv.reader`` by column position, ``Decimal`` of the amount, ``date`` of the
   due date and a set test of the status per row: what any planner pays to look at a row;
 - ``dictfloor``: the same with ``csv.DictReader`` (a dict per row);
-- ``read``: ``remindkit.feed.read_feed`` alone: every row parsed and validated;
+- ``validate``: ``read_feed(...).select()`` wanting no row: every row checked as a plan
+  checks it, no value built;
+- ``read``: ``remindkit.feed.read_feed`` alone: every row validated into an ``Installment``;
 - ``plan``: ``Planner.plan``, the whole plan held in memory (``remindkit plan``);
 - ``stream``: ``Planner.stream`` consumed message by message (what an outbox does);
 - ``naive``: every row in memory, grouped in a dict, every step of every installment
@@ -61,8 +63,8 @@ GIVEN = "伟芳娜敏静丽强磊军洋勇艳杰娟涛明超秀英华"
 STATUSES = ["due"] * 70 + ["paid"] * 20 + ["plan"] * 5 + ["dispute"] * 3 + ["paused"] * 2
 MOBILE_PREFIXES = ["38", "39", "86", "50", "58", "77", "88", "35"]
 ZONES = ["", ""] * 45 + ["Asia/Urumqi"] * 8 + ["Asia/Hong_Kong", "America/Vancouver"]
-VARIANTS = ("floor", "dictfloor", "read", "plan", "stream", "naive")
-DEFAULT_VARIANTS = "floor,dictfloor,read,plan,stream"
+VARIANTS = ("floor", "dictfloor", "validate", "read", "plan", "stream", "naive")
+DEFAULT_VARIANTS = "floor,dictfloor,validate,read,plan,stream"
 SHUFFLE_BUCKETS = 64
 
 
@@ -175,6 +177,13 @@ def run_dictfloor(feed: Path, _days: int) -> dict[str, Any]:
             date.fromisoformat(row["due_date"])
             kept += row["status"] in remindable
     return {"rows": rows, "remindable": kept}
+
+
+def run_validate(feed: Path, _days: int) -> dict[str, Any]:
+    from remindkit.feed import read_feed
+
+    rows = read_feed(feed).select(lambda *_: False)  # every row checked, no value built
+    return {"rejected": sum(1 for _ in rows)}
 
 
 def run_read(feed: Path, _days: int) -> dict[str, Any]:
@@ -303,6 +312,7 @@ def _naive_decisions(candidates: list[Any], planner: Any, at: datetime) -> list[
 RUNNERS = {
     "floor": run_floor,
     "dictfloor": run_dictfloor,
+    "validate": run_validate,
     "read": run_read,
     "plan": run_plan,
     "stream": run_stream,

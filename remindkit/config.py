@@ -38,6 +38,7 @@ from remindkit.config_delivery import (
     StoreSettings,
 )
 from remindkit.config_errors import config_error, first_error, shown
+from remindkit.config_service import ReceiptsSettings, ServiceSettings
 from remindkit.errors import ConfigError
 from remindkit.models import OFFER_TERMS, Channel, Platform
 from remindkit.policy.window import (
@@ -347,6 +348,8 @@ class Settings(_Frozen):
     providers: ProvidersSettings = ProvidersSettings()
     dispatch: DispatchSettings = DispatchSettings()
     feed: FeedSettings = FeedSettings()
+    service: ServiceSettings = ServiceSettings()
+    receipts: ReceiptsSettings = ReceiptsSettings()
     source_path: Path | None = None
 
     @field_validator("platform", mode="before")
@@ -396,6 +399,8 @@ class _ConfigFile(_Frozen):
     providers: ProvidersSettings = ProvidersSettings()
     dispatch: DispatchSettings = DispatchSettings()
     feed: FeedSettings = FeedSettings()
+    service: ServiceSettings = ServiceSettings()
+    receipts: ReceiptsSettings = ReceiptsSettings()
 
     @field_validator("cadence")
     @classmethod
@@ -511,5 +516,7 @@ def _build(
         feed=parsed.feed.model_copy(
             update={"path": None if parsed.feed.path is None else _resolve(base, parsed.feed.path)}
         ),
+        service=parsed.service,
+        receipts=parsed.receipts,
         source_path=source,
     )

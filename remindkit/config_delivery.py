@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import (
     BaseModel,
@@ -127,12 +127,62 @@ class DispatchSettings(_Frozen):
     thank_you_reminded_within_days: StrictInt = Field(default=30, ge=1, le=365)
 
 
+FeedSource = Literal["csv", "jsonl", "sql"]
+
+
 class FeedSettings(_Frozen):
-    """The loan feed ``remindkit run`` reads when no ``--feed`` is given."""
+    """The loan feed ``remindkit run`` reads when no ``--feed`` is given (SPEC §8).
 
+    ``source``: ``csv`` or ``jsonl`` (a file at ``path``; default: chosen by its suffix) or
+    ``sql`` (the rows of ``query`` on the database at ``url``, streamed ``batch_size`` rows
+    at a time with a server-side cursor). The URL carries no password: the driver reads it
+    from the environment (``PGPASSWORD``, ``.pgpass``), or ``password_env`` names the
+    variable that holds it; ``url_env`` names a variable holding the whole URL instead.
+    """
+
+    source: FeedSource | None = None
     path: Path | None = None
+    url: str | None = None
+    url_env: str | None = Field(default=None, pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
+    password_env: str | None = Field(default=None, pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
+    query: str | None = None
+    batch_size: StrictInt = Field(default=5000, ge=1, le=100_000)
 
-    @field_validator("path", mode="before")
+    @field_validator("path", "url", "query", mode="before")
     @classmethod
     def _empty_is_none(cls, value: object) -> object:
         return None if value == "" else value
+
+    @field_validator("url")
+    @classmethod
+    def _no_password(cls, value: str | None) -> str | None:
+        if value is not None and _URL_PASSWORD.search(value):
+            raise config_error(
+                "the URL holds a password: keep it in the environment (PGPASSWORD, .pgpass, "
+                "or the variable named by feed.password_env), never in the config file"
+            )
+        return value
+
+    @model_validator(mode="after")
+    def _complete(self) -> FeedSettings:
+        if self.source == "sql":
+            if self.query is None:
+                raise config_error("a sql feed needs a query", ("query",))
+            if self.url is None and self.url_env is None:
+                raise config_error("a sql feed needs url (or url_env)", ("url",))
+        elif self.source is not None and self.path is None:
+            raise config_error(f"a {self.source} feed needs a path", ("path",))
+        return self
+
+    @property
+    def kind(self) -> FeedSource | None:
+        """The source in use: ``source``, else ``sql`` with a query, else a file's."""
+        if self.source is not None:
+            return self.source
+        if self.query is not None:
+            return "sql"
+        return None
+
+
+# scheme://user:password@host: a password between the user and the @.
+_URL_PASSWORD = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://[^/@:]*:[^/@]+@")

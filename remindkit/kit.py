@@ -55,6 +55,19 @@ class StatusResult:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class FeedReport:
+    """One feed planned into the outbox: what the plan decided, what entered the outbox,
+    the statuses the feed brought."""
+
+    planned: int
+    suppressed: int
+    rejected_rows: tuple[RejectedRow, ...]
+    warnings: tuple[str, ...]
+    enqueued: EnqueueResult
+    statuses: StatusResult
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class RunReport:
     """One ``run_once``: what the plan decided, what entered the outbox, the statuses the
     feed brought, and the dispatch."""
@@ -258,35 +271,62 @@ class Kit:
     ) -> RunReport:
         """``remindkit run --once``: reap, plan the feed, enqueue it borrower by borrower,
         apply the feed's stop statuses, and send what is due now."""
+        self.settings.require_platform()
+        now = at or self.clock.now()
+        unknown, expired = self.outbox.reap(now=now)
+        fed = self.enqueue_feed(feed, at=now, days=days)
+        dispatch = self.dispatch_due(now=at)
+        return RunReport(
+            planned=fed.planned,
+            suppressed=fed.suppressed,
+            rejected_rows=fed.rejected_rows,
+            warnings=fed.warnings,
+            enqueued=fed.enqueued,
+            statuses=fed.statuses,
+            dispatch=dispatch,
+            reaped_unknown=unknown,
+            reaped_expired=expired,
+        )
+
+    def enqueue_feed(
+        self,
+        feed: FeedRows | Path | str,
+        *,
+        at: datetime | None = None,
+        days: int = 1,
+        keep: Callable[[PlannedMessage], bool] | None = None,
+    ) -> FeedReport:
+        """Plan the feed, enqueue the messages borrower by borrower (those ``keep`` accepts,
+        when given), apply the feed's stop statuses and record its opt-outs; sends nothing."""
+        from remindkit.outbox.opt_outs import OptOut, record_opt_outs, tap_opt_outs  # noqa: PLC0415
         from remindkit.payments import tap_statuses  # noqa: PLC0415 - see TYPE_CHECKING
 
         self.settings.require_platform()
         now = at or self.clock.now()
-        unknown, expired = self.outbox.reap(now=now)
         updates: list[StatusUpdate] = []
-        items = tap_statuses(_feed_items(feed, "Kit.run_once"), updates.extend)
+        refusals: set[OptOut] = set()
+        items = tap_statuses(_feed_items(feed, "Kit.enqueue_feed"), updates.extend)
+        items = tap_opt_outs(items, refusals.update)
         counts = {True: 0, False: 0}
 
         def counted(stream: Iterable[PlannedMessage]) -> Iterable[PlannedMessage]:
             for message in stream:
-                counts[message.planned] += 1
-                yield message
+                if keep is None or keep(message):
+                    counts[message.planned] += 1
+                    yield message
 
         with self.planner.stream(items, at=now, days=days) as stream:
             enqueued = self.outbox.enqueue(counted(stream), now=self.clock.now())
             rejected, warnings = stream.rejected_rows, stream.warnings
         statuses = self._apply_statuses(updates, now)
-        dispatch = self.dispatch_due(now=at)
-        return RunReport(
+        record_opt_outs(self.outbox, refusals, now=now)
+        return FeedReport(
             planned=counts[True],
             suppressed=counts[False],
             rejected_rows=rejected,
             warnings=warnings,
             enqueued=enqueued,
             statuses=statuses,
-            dispatch=dispatch,
-            reaped_unknown=unknown,
-            reaped_expired=expired,
         )
 
     def dispatch_due(

@@ -4,7 +4,8 @@
 provider (it records what it is asked to send and fails when told to); ``make_installment``,
 ``demo_platform`` and ``demo_settings`` build valid values with sensible defaults,
 overridable by keyword. The demo lender (禾苗金融) is fictional: use it in tests and
-previews, never to send.
+previews, never to send. Loopback fakes of the real providers' servers (Twilio, FCM and its
+token endpoint, a domestic SMS gateway) are in :mod:`remindkit.fakes`.
 """
 
 from __future__ import annotations

@@ -8,7 +8,10 @@ cut in two (``A|pp``). New commands add their invocation to ``COMMANDS``.
 from __future__ import annotations
 
 import re
+import shutil
+import tempfile
 from collections.abc import Iterator
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -17,6 +20,9 @@ from rich.cells import cell_len
 from remindkit.cli import _register, app, output
 from remindkit.cli.output import Cell, grid, wrap
 from remindkit.cli.usage import run
+from remindkit.models import Channel, Stage
+from remindkit.outbox.store import Outbox
+from remindkit.report.sample import Experiment, Step, fill
 from tests.conftest import META, TemplatesFactory
 
 REPO = Path(__file__).resolve().parent.parent
@@ -28,6 +34,8 @@ FRAME = "│┌┐└┘─ "
 WIDTHS = (80, 120)
 
 _register()
+
+REPORT_STORE = Path(tempfile.mkdtemp(prefix="rk-report-")) / "outbox.db"
 
 SENTENCE = (
     "王女士您好，您尾号2284的借款12月2日（明天）到期，应还980.00元；可在禾苗金融App还款，"
@@ -101,7 +109,24 @@ COMMANDS = {
     "plan": ["plan", "--feed", str(FEED), "--at", AT, "--days", "7"],
     "demo": ["demo"],
     "providers check": ["providers", "check"],
+    "report": ["report", "--store", f"sqlite:///{REPORT_STORE}", "--at", "2026-12-10T10:00+08:00"],
 }
+
+
+@pytest.fixture(scope="module", autouse=True)
+def report_store() -> Iterator[None]:
+    """An outbox with a finished experiment (``overdue_early/sms``, a vs b) for ``report``."""
+    outbox = Outbox.open(f"sqlite:///{REPORT_STORE}")
+    start = datetime.fromisoformat("2026-11-02T10:00:00+08:00")
+    steps = (Step(stage=Stage.PRE_DUE, channel=Channel.PUSH, day=0),
+             Step(stage=Stage.OVERDUE_EARLY, channel=Channel.SMS, day=4))  # fmt: skip
+    experiment = Experiment(name="out", start=start, borrowers=400, steps=steps,
+                            tested=(Stage.OVERDUE_EARLY, Channel.SMS),
+                            repay_within={"a": 0.2, "b": 0.5})  # fmt: skip
+    fill(outbox, experiment, seed=1)
+    outbox.close()
+    yield
+    shutil.rmtree(REPORT_STORE.parent, ignore_errors=True)
 
 
 @pytest.mark.parametrize("name", sorted(COMMANDS))

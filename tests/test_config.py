@@ -221,9 +221,10 @@ steps = [
         ('[providers]\nemail = "smtp"\n', "providers.email",
          'expected a table of provider options, got "smtp"'),
         ('[providers]\nsms = "carrier-pigeon"\n', "providers.sms",
-         "unknown provider 'carrier-pigeon' (installed: console, file, recording, twilio)"),
+         "unknown provider 'carrier-pigeon' (installed: console, fcm, file, http, recording, "
+         "twilio)"),
         ('[providers.twillio]\nfrom = "+1"\n', "providers.twillio",
-         "unknown provider 'twillio' (installed: console, file, recording, twilio)"),
+         "unknown provider 'twillio' (installed: console, fcm, file, http, recording, twilio)"),
         ('[store]\nurl = "mysql://x"\n', "store.url",
          "unsupported database 'mysql': remindkit stores to SQLite (sqlite:///PATH) or "
          "PostgreSQL (postgresql://USER@HOST/DB)"),
@@ -259,7 +260,7 @@ def test_unknown_section_lists_the_known_ones(tmp_path: Path) -> None:
     assert error.key == "sms"
     assert error.reason == (
         "unknown key (known: cadence, caps, credit_notice, dispatch, feed, holidays, platform, "
-        "providers, store, templates, window)"
+        "providers, receipts, service, store, templates, window)"
     )
 
 

@@ -9,6 +9,7 @@ from collections.abc import Sequence
 
 COMMANDS = {
     "db": "remindkit.cli.db",
+    "init": "remindkit.cli.init",
     "demo": "remindkit.cli.demo",
     "lint": "remindkit.cli.lint",
     "outbox": "remindkit.cli.outbox",
@@ -16,6 +17,7 @@ COMMANDS = {
     "preview": "remindkit.cli.preview",
     "providers": "remindkit.cli.providers",
     "purge": "remindkit.cli.outbox",
+    "report": "remindkit.cli.report",
     "run": "remindkit.cli.run",
     "status": "remindkit.cli.outbox",
     "studio": "remindkit.cli.studio",

@@ -32,7 +32,9 @@ from remindkit.cli.common import (
 )
 from remindkit.cli.summary import message_table
 from remindkit.clock import SystemClock
+from remindkit.outbox.plan_runs import PlanRun, PlanRuns
 from remindkit.outbox.states import RESOLVABLE, MessageState
+from remindkit.receipts import delivery_counts
 
 outbox_app = typer.Typer(
     help="Look into the outbox: list, show and resolve messages.", no_args_is_help=True
@@ -43,6 +45,7 @@ _SHOWN_FIELDS = (
     "key", "state", "origin", "parent_key", "borrower_id", "loan_ids", "stage", "template_id",
     "channel", "fallback_channels", "send_at", "not_after", "attempts", "provider",
     "provider_message_id", "error_code", "reason", "sent_at", "template_hash",
+    "delivery_status", "delivery_code", "delivered_at",
 )  # fmt: skip
 StateOption = Annotated[
     list[MessageState] | None,
@@ -61,6 +64,8 @@ def status_command(
     with kit, usage_errors():
         counts = kit.outbox.counts()
         oldest = kit.outbox.oldest(MessageState.UNKNOWN)
+        delivery = delivery_counts(kit.outbox)
+        runs = PlanRuns(kit.outbox).recent(limit=1)
     by_state = Counter[str]()
     for state, _, _, count in counts:
         by_state[state] += count
@@ -73,6 +78,8 @@ def status_command(
                     {"state": s, "channel": c, "provider": p, "count": n} for s, c, p, n in counts
                 ],
                 "oldest_unknown": oldest.to_json() if oldest else None,
+                "delivery": delivery,
+                "last_plan": _plan_json(runs[0]) if runs else None,
             }
         )
         return
@@ -87,6 +94,12 @@ def status_command(
     stdout.print(table)
     total = sum(by_state.values())
     stdout.print(f"共 {total} 条：" + "，".join(f"{s} {n}" for s, n in sorted(by_state.items())))
+    if delivery:
+        stdout.print("回执：" + "，".join(f"{s} {n}" for s, n in delivery.items()))
+    if runs:
+        run = runs[0]
+        done = f"完成于 {run.finished_at:%Y-%m-%d %H:%M:%S}Z" if run.finished_at else "未完成"
+        stdout.print(f"最近一次计划（服务）：{run.slot:%Y-%m-%d %H:%M:%S}Z，{done}")
     if oldest is not None:
         when = oldest.sent_at or oldest.send_at
         stdout.print(
@@ -212,3 +225,16 @@ def purge_command(
     with kit, usage_errors():
         deleted = kit.outbox.purge(before=cutoff)
     stdout.print(f"已删除 {deleted} 条消息及其事件记录。")
+
+
+def _plan_json(run: PlanRun) -> dict[str, object]:
+    return {
+        "slot": run.slot.isoformat(),
+        "worker": run.worker,
+        "started_at": run.started_at.isoformat(),
+        "finished_at": run.finished_at.isoformat() if run.finished_at else None,
+        "planned": run.planned,
+        "suppressed": run.suppressed,
+        "rejected": run.rejected,
+        "inserted": run.inserted,
+    }

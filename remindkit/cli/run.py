@@ -1,7 +1,11 @@
-"""``remindkit run --once``: plan the feed, enqueue, apply its stop statuses, send what is due.
+"""``remindkit run``: the daemon (:mod:`remindkit.service`); ``run --once``: one pass for cron.
 
-Made for cron: each run reaps stale leases first, so a run killed half-way leaves nothing
-``sending`` for long, and re-running never sends a message twice (the outbox keys).
+``run`` without ``--once`` schedules plan, dispatch and reap jobs until SIGTERM/SIGINT, then
+exits 0 once the sends in flight are recorded (1 if they did not finish in
+``service.stop_seconds``). ``run --once`` plans the feed, enqueues, applies its stop
+statuses and sends what is due. It is made for cron: each run reaps stale leases first, so
+a run killed half-way leaves nothing ``sending`` for long, and re-running never sends a
+message twice (the outbox keys).
 Exit 0 when everything due went out (or was rightly held back), 1 when a message failed,
 ended ``unknown``, a provider stopped, a template broke or feed rows were rejected; 2 on
 usage or configuration errors.
@@ -10,7 +14,7 @@ usage or configuration errors.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, NoReturn
 
 import typer
 
@@ -34,7 +38,10 @@ from remindkit.cli.common import (
 from remindkit.cli.plan import DaysOption, with_progress
 from remindkit.cli.summary import dispatch_summary, run_summary
 from remindkit.errors import RemindkitError
-from remindkit.feed import read_feed
+from remindkit.sources import open_feed
+
+if TYPE_CHECKING:
+    from remindkit.kit import Kit
 
 
 @app.command("run")
@@ -55,19 +62,17 @@ def run_command(
     store: StoreOption = None,
     output: FormatOption = OutputFormat.TEXT,
 ) -> None:
-    """Run remindkit: with --once, one pass for cron."""
-    if not once:
-        fail(
-            "run needs --once (one pass: plan, enqueue, send what is due); "
-            "schedule it from cron or a systemd timer"
-        )
+    """Run remindkit as a service (plan, dispatch and reap on a schedule); --once: one pass."""
     kit = open_cli_kit(config, templates, store)
-    source = feed or kit.settings.feed.path
-    if source is None:
-        fail("no feed: pass --feed FILE or set [feed] path in the config")
+    if feed is None and kit.settings.feed.path is None and kit.settings.feed.kind != "sql":
+        fail("no feed: pass --feed FILE or set [feed] path (or a sql source) in the config")
+    if not once:
+        if at is not None:
+            fail("--at goes with --once: the service runs on the real clock")
+        _serve(kit, feed)
     when = parse_at(at)
     with usage_errors():
-        items = read_feed(source)
+        items = open_feed(kit.settings.feed, feed)
     try:
         with kit:
             report = kit.run_once(with_progress(items), at=when, days=days)
@@ -100,3 +105,10 @@ def run_command(
         stdout.print(dispatch_summary(report.dispatch))
     if report.problems:
         raise typer.Exit(EXIT_FINDINGS)
+
+
+def _serve(kit: Kit, feed: Path | None) -> NoReturn:
+    from remindkit.daemon import run_daemon  # noqa: PLC0415 - APScheduler, uvicorn: only here
+
+    code = run_daemon(kit, feed)
+    raise typer.Exit(code)

@@ -74,14 +74,19 @@ def deliver(
     *,
     limiter: RateLimiter,
     policy: RetryPolicy,
+    observe: Callable[[str, Sequence[Answer], float], None] | None = None,
 ) -> list[Answer]:
-    """One answer per envelope: a receipt, or the last error for it."""
+    """One answer per envelope: a receipt, or the last error for it. ``observe`` hears
+    each call: the provider's name, its answers and how long it took."""
     answers: list[Answer | None] = [None] * len(envelopes)
     batched = provider.capabilities.batch_size > 1
 
     def attempt(pending: list[int]) -> list[int]:
         limiter.acquire(len(pending))
+        started = time.monotonic()
         results = _call(provider, [envelopes[i] for i in pending], batched)
+        if observe is not None:
+            observe(provider.name, results, time.monotonic() - started)
         retry: list[int] = []
         for index, result in zip(pending, results, strict=True):
             answers[index] = result

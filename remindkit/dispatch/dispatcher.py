@@ -13,18 +13,21 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Protocol
 
 from remindkit.clock import Clock
 from remindkit.config import Settings
-from remindkit.dispatch.delivery import RateLimiter, RetryPolicy, SendPool
+from remindkit.dispatch.delivery import Answer, RateLimiter, RetryPolicy, SendPool
 from remindkit.dispatch.outcomes import DispatchReport
 from remindkit.dispatch.recheck import Recheck, StatusCheck
 from remindkit.dispatch.run import DispatchRun
 from remindkit.models import Channel, require_aware
+from remindkit.outbox.records import OutboxMessage
 from remindkit.outbox.store import Outbox
 from remindkit.policy.caps import Caps
 from remindkit.policy.window import SendWindow
@@ -36,6 +39,16 @@ TEMPLATE_RETRY = timedelta(minutes=5)
 MAX_RESCHEDULE = timedelta(hours=4)
 # Past the provider's own timeout, how long a call may still take before it counts as hung.
 HANG_GRACE_SECONDS = 2.0
+
+
+class DispatchObserver(Protocol):
+    """Told what dispatch does, for metrics (the service's); called on the dispatch threads."""
+
+    def provider_answered(self, provider: str, answers: Sequence[Answer], seconds: float) -> None:
+        """One provider call (one attempt) and its answers."""
+
+    def settled(self, message: OutboxMessage, outcome: str, now: datetime) -> None:
+        """A message's answer recorded as ``outcome`` (``sent``, ``failed``, …)."""
 
 
 class Dispatcher:
@@ -82,6 +95,9 @@ class Dispatcher:
         }
         self.pool = SendPool(options.workers)
         self._hashes: dict[str, str] = {}
+        # Set by a service stopping: no more claims; sends in flight are still recorded.
+        self.stopping = threading.Event()
+        self.observer: DispatchObserver | None = None
 
     def close(self) -> None:
         self.pool.close()

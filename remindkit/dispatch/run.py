@@ -67,6 +67,7 @@ class DispatchRun:
         self.limit = limit
         self.report = DispatchReport()
         self.seen: set[str] = set()
+        self.claimed: dict[str, OutboxMessage] = {}  # for the observer, by key
         self.inflight: dict[Future[list[Answer]], _Job] = {}
         self.stopped: set[int] = set()
         self.capacity = dispatcher.settings.dispatch.workers * 2
@@ -78,6 +79,8 @@ class DispatchRun:
             if self.fallbacks_due:  # a fallback row was added, due now: claim again
                 exhausted, self.fallbacks_due = False, False
             room = self._room()
+            if self.d.stopping.is_set():
+                exhausted = True
             if not exhausted and room > 0:
                 exhausted = not self._claim_round()
             elif room <= 0 and self.limit is not None and len(self.seen) >= self.limit:
@@ -119,6 +122,8 @@ class DispatchRun:
         if not fresh:
             return False
         self.seen.update(m.key for m in fresh)
+        if self.d.observer is not None:
+            self.claimed.update((m.key, m) for m in fresh)
         self._start(fresh, now)
         return True
 
@@ -293,9 +298,10 @@ class DispatchRun:
         limiter = self.d.limiters[id(provider)]
         envelopes = [item.envelope for item in items]
         policy = self.d.retry
+        observed = self.d.observer.provider_answered if self.d.observer else None
 
         def job() -> list[Answer]:
-            return deliver(provider, envelopes, limiter=limiter, policy=policy)
+            return deliver(provider, envelopes, limiter=limiter, policy=policy, observe=observed)
 
         timeout = provider.capabilities.timeout_seconds
         budget = policy.attempts * timeout + (policy.attempts - 1) * policy.maximum
@@ -384,6 +390,9 @@ class DispatchRun:
         done = [o for o in outcomes if o.move.key in moved]
         for outcome in done:
             self.report.counts[outcome.label] += 1
+            message = self.claimed.get(outcome.move.key)
+            if self.d.observer is not None and message is not None:
+                self.d.observer.settled(message, outcome.label, now)
         return done
 
     def _carry_out(self, provider: Provider, item: _Item, outcome: Outcome, now: datetime) -> None:

@@ -34,10 +34,11 @@ if TYPE_CHECKING:
 MIGRATIONS = Path(__file__).with_name("migrations")
 # The newest migration's revision; a test holds it equal to Alembic's head, so opening a
 # store that is up to date reads one row instead of importing Alembic.
-SCHEMA_HEAD = "0001"
+SCHEMA_HEAD = "0003"
 SQLITE_BUSY_SECONDS = 30.0
 # pg_advisory_lock keys: "rk" + purpose, fixed so every remindkit process agrees.
 MIGRATION_LOCK = 0x726B_0001
+PLANNER_LOCK = 0x726B_0002
 SUPPORTED = "sqlite:///PATH or postgresql://USER@HOST/DB"
 # Connection execution options of a read-only transaction (SQLite: BEGIN DEFERRED).
 READ_ONLY = {"remindkit_read_only": True}

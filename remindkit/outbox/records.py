@@ -127,6 +127,9 @@ class OutboxMessage:
     created_by: str
     updated_at: datetime
     sent_at: datetime | None
+    delivery_status: str | None = None
+    delivery_code: str | None = None
+    delivered_at: datetime | None = None
 
     @classmethod
     def from_row(cls, row: Mapping[Any, Any]) -> OutboxMessage:
@@ -170,6 +173,9 @@ class OutboxMessage:
             "template_hash": self.template_hash,
             "created_at": _iso(self.created_at),
             "sent_at": _iso(self.sent_at),
+            "delivery_status": self.delivery_status,
+            "delivery_code": self.delivery_code,
+            "delivered_at": _iso(self.delivered_at),
         }
 
 

@@ -13,6 +13,15 @@ checks that the migrated schema equals this one, so the two cannot drift apart.
   messages for, and the first time it was seen paid (recorded once, whoever saw it).
 - ``contacts``: phone numbers and push tokens a provider refused permanently; later
   messages to them are suppressed ``bad_contact`` until the feed brings another one.
+- ``opt_outs``: the first time the outbox heard that a borrower refused a channel (a feed's
+  ``opted_out`` column, or the backend), recorded once, whoever heard it: the report counts
+  the opt-outs that followed a reminder.
+- ``plan_runs``: one row per scheduled plan of the service (its cron slot), so several
+  daemons on one store, or one restarted after downtime, plan each slot exactly once.
+
+A ``sent`` message's ``delivery_status`` / ``delivery_code`` / ``delivered_at`` hold what
+the latest delivery receipt said (``delivered``, ``undelivered`` with the carrier's code,
+…); every receipt is also an event.
 
 Times are stored in UTC (``timestamptz`` on PostgreSQL; fixed-width ISO text on SQLite) and
 come back timezone-aware.
@@ -118,6 +127,9 @@ messages = Table(
     Column("created_by", String(128), nullable=False),
     Column("updated_at", UTCDateTime, nullable=False),
     Column("sent_at", UTCDateTime, nullable=True),
+    Column("delivery_status", String(16), nullable=True),
+    Column("delivery_code", String(64), nullable=True),
+    Column("delivered_at", UTCDateTime, nullable=True),
     Index("ix_messages_due", "state", "next_attempt_at"),
     Index("ix_messages_borrower", "borrower_id", "sent_at"),
     Index("ix_messages_lease", "state", "lease_expires_at"),
@@ -168,4 +180,25 @@ contacts = Table(
     Column("flagged_at", UTCDateTime, nullable=False),
     Column("error_code", String(64), nullable=True),
     Column("message_key", KEY, nullable=True),
+)
+opt_outs = Table(
+    "opt_outs",
+    metadata,
+    Column("borrower_id", _ID, primary_key=True),
+    Column("channel", String(16), primary_key=True),
+    Column("seen_at", UTCDateTime, nullable=False),
+    Column("source", String(16), nullable=False),  # "feed" or "api"
+)
+
+plan_runs = Table(
+    "plan_runs",
+    metadata,
+    Column("slot", UTCDateTime, primary_key=True),  # the scheduled time this run is for
+    Column("worker", String(128), nullable=False),
+    Column("started_at", UTCDateTime, nullable=False),
+    Column("finished_at", UTCDateTime, nullable=True),
+    Column("planned", Integer, nullable=True),
+    Column("suppressed", Integer, nullable=True),
+    Column("rejected", Integer, nullable=True),
+    Column("inserted", Integer, nullable=True),
 )

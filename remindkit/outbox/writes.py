@@ -39,7 +39,8 @@ MESSAGE_COLUMNS = (
     "variant", "channel", "fallbacks", "day", "timezone", "send_at", "not_after",
     "next_attempt_at", "attempts", "lease_owner", "lease_expires_at", "provider",
     "provider_message_id", "address", "error_code", "reason", "text", "title", "template_hash",
-    "context", "created_at", "created_by", "updated_at", "sent_at",
+    "context", "created_at", "created_by", "updated_at", "sent_at", "delivery_status",
+    "delivery_code", "delivered_at",
 )  # fmt: skip
 LINK_COLUMNS = ("message_key", "loan_id", "installment_no")
 
@@ -170,6 +171,9 @@ def message_values(
         worker,  # created_by
         created,  # updated_at
         None,  # sent_at
+        None,  # delivery_status
+        None,  # delivery_code
+        None,  # delivered_at
     )
 
 

@@ -76,8 +76,11 @@ def _place(
 ) -> Decision:
     if request.earliest >= request.closes:
         return Decision.suppress(Reason.WINDOW_CLOSED)
-    if len(placed) >= caps.per_borrower_per_day or any(
-        per_installment[key] >= caps.per_installment_per_day for key in request.installments
+    limit = caps.per_installment_per_day
+    if len(placed) >= caps.per_borrower_per_day or (
+        # Nothing placed yet counts 0 for every installment: only a cap of 0 refuses then.
+        (per_installment or limit <= 0)
+        and any(per_installment[key] >= limit for key in request.installments)
     ):
         return Decision.suppress(Reason.FREQUENCY_CAP)
     slot = _first_free(request, placed, caps.min_gap)

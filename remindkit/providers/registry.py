@@ -27,7 +27,9 @@ GROUP = "remindkit.providers"
 # was never installed still finds them.
 BUILTIN = {
     "console": "remindkit.providers.console:ConsoleProvider",
+    "fcm": "remindkit.providers.fcm:FcmProvider",
     "file": "remindkit.providers.file:FileProvider",
+    "http": "remindkit.providers.http:HttpProvider",
     "twilio": "remindkit.providers.twilio:TwilioProvider",
     "recording": "remindkit.testing:RecordingProvider",
 }

@@ -201,6 +201,9 @@ def _sdk(settings: TwilioOptions) -> tuple[Any, TwilioHttpClient]:
             self.local = threading.local()
             adapter = HTTPAdapter(pool_connections=4, pool_maxsize=settings.pool_size)
             assert self.session is not None  # pool_connections=True made one
+            # No proxy or .netrc lookups in the environment on every call (requests does
+            # them per request when trust_env is on): the API's address is configured.
+            self.session.trust_env = False
             self.session.mount("https://", adapter)
             self.session.mount("http://", adapter)
 

@@ -28,7 +28,7 @@ from remindkit.errors import (
     TemplateSyntaxError,
     UndefinedVariableError,
 )
-from remindkit.models import Channel, Installment, Platform, Stage, require_aware
+from remindkit.models import Channel, Installment, Platform, Stage, require_aware, zone_for
 from remindkit.render.bounded_filters import FilterArgumentError
 from remindkit.render.budget import MAX_OUTPUT, MAX_TEMPLATE_BYTES, BudgetExceededError
 from remindkit.render.catalog import DEFAULT_LOCALE, TemplateCatalog, TemplateFile
@@ -107,7 +107,10 @@ class Rendered:
         return data
 
 
-@dataclass(frozen=True, slots=True)
+# The views are made per render (two or more per message) and only read: templates cannot
+# assign attributes, and the immutable sandbox refuses every mutating method. Not frozen,
+# because a frozen dataclass sets each field through object.__setattr__ (twice the time).
+@dataclass(slots=True)
 class BorrowerView:
     """``borrower.*`` in templates."""
 
@@ -119,7 +122,7 @@ class BorrowerView:
     phone: str
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class LoanView:
     """``loan.*`` and each item of ``loans`` in templates."""
 
@@ -276,12 +279,16 @@ class Renderer:
         """The Jinja variables of the content team's vocabulary (README, SPEC §4.2)."""
         first = context.installments[0]
         borrower = first.borrower
-        now = context.now.astimezone(borrower.zone)
+        now = context.now.astimezone(zone_for(borrower.timezone))
         today = now.date()
-        loans = [_loan_view(item, today) for item in context.installments]
+        installments = context.installments
+        loans = [_loan_view(item, today) for item in installments]
         if len(loans) > 1:
             # `loan` is the earliest due: "最早一笔明天到期" must not name a later one.
             loans.sort(key=lambda view: (view.due_date, view.id, view.installment_no))
+            total_due = sum((item.amount_due for item in installments), Decimal(0))
+        else:
+            total_due = first.amount_due
         stage = context.stage or Stage.for_days_past_due(loans[0].days_past_due) or Stage.PRE_DUE
         return {
             "borrower": BorrowerView(
@@ -296,7 +303,7 @@ class Renderer:
             ),
             "loan": loans[0],
             "loans": loans,
-            "total_due": sum((item.amount_due for item in context.installments), Decimal(0)),
+            "total_due": total_due,
             "platform": self.platform_view,
             "now": now,
             "stage": stage.value,
@@ -479,7 +486,7 @@ def _loan_view(item: Installment, today: date) -> LoanView:
         due_date=item.due_date,
         installment_no=item.installment_no,
         installments_total=item.installments_total,
-        days_past_due=item.days_past_due(today),
+        days_past_due=(today - item.due_date).days,
         status=item.status.value,
         extra=item.extra,
     )

@@ -103,9 +103,9 @@ def serve(app: ASGIApp, bound: Bound, on_started: Callable[[], None] | None = No
 
 
 @contextmanager
-def running_server(app: ASGIApp, host: str = LOOPBACK) -> Iterator[str]:
-    """Serve ``app`` on a free port of ``host`` in a thread; yields the base URL."""
-    bound = bind(host)
+def running_server(app: ASGIApp, host: str = LOOPBACK, port: int = 0) -> Iterator[str]:
+    """Serve ``app`` on ``host:port`` (0: a free port) in a thread; yields the base URL."""
+    bound = bind(host, port)
     server = _server(app)
     thread = threading.Thread(
         target=server.run, kwargs={"sockets": [bound.sock]}, name="remindkit-web", daemon=True

@@ -115,3 +115,7 @@ def make_kit(store_url: str) -> Iterator[KitFactory]:
     yield factory
     for kit in kits:
         kit.close()
+
+
+# The loopback peers of the provider tests (started once per module that uses them).
+from peers import fcm_peer, twilio_server  # noqa: E402, F401 - fixtures, found by name

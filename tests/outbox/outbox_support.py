@@ -23,7 +23,10 @@ from remindkit.policy.keys import message_key
 from remindkit.testing import make_installment
 
 SERVER = os.environ.get("REMINDKIT_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
-TABLES = ("events", "message_installments", "messages", "installments", "contacts")
+TABLES = (
+    "events", "message_installments", "messages", "installments", "contacts", "opt_outs",
+    "plan_runs",
+)  # fmt: skip
 
 OutboxFactory = Callable[..., Outbox]
 

@@ -14,10 +14,15 @@ import subprocess
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import NoReturn
 
 import pytest
+
+from remindkit.fakes.fcm import FakeFcm, service_account_key
+from remindkit.fakes.twilio import FakeTwilio
+from remindkit.web.server import running_server
 
 ROOT = Path(__file__).resolve().parents[2]
 PRISM = ROOT / "node_modules" / ".bin" / "prism"
@@ -80,3 +85,28 @@ def _drain(process: subprocess.Popen[str]) -> None:
     stream = process.stdout
     assert stream is not None
     threading.Thread(target=lambda: [None for _ in stream], daemon=True).start()
+
+
+@dataclass(frozen=True, slots=True)
+class FcmPeer:
+    """The loopback token endpoint + FCM, and a service-account key file it accepts."""
+
+    fake: FakeFcm
+    url: str
+    key_file: Path
+
+
+@pytest.fixture(scope="module")
+def fcm_peer(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FcmPeer]:
+    fake = FakeFcm()
+    with running_server(fake.app()) as url:
+        key_file = tmp_path_factory.mktemp("fcm") / "service-account.json"
+        fake.public_keys.append(service_account_key(key_file, f"{url}/token"))
+        yield FcmPeer(fake, url, key_file)
+
+
+@pytest.fixture(scope="module")
+def twilio_server() -> Iterator[tuple[FakeTwilio, str]]:
+    fake = FakeTwilio()
+    with running_server(fake.app()) as url:
+        yield fake, url

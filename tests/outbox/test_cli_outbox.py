@@ -124,10 +124,10 @@ def test_purge_keeps_the_audit_period_unless_forced(store_url: str, config: Path
     assert json.loads(out)["by_state"] == {"planned": 1}  # only final messages are purged
 
 
-def test_run_needs_once_and_a_feed(tmp_path: Path) -> None:
+def test_run_needs_a_feed(tmp_path: Path) -> None:
     code, _, err = invoke("run", "--store", f"sqlite:///{tmp_path / 'x.db'}")
     assert code == 2
-    assert "--once" in err
+    assert "no feed" in err
     code, _, err = invoke("run", "--once", "--store", f"sqlite:///{tmp_path / 'x.db'}")
     assert code == 2
     assert "no feed" in err

@@ -30,7 +30,7 @@ def test_an_unknown_provider_names_the_key_and_what_is_installed() -> None:
     with pytest.raises(ConfigError) as caught:
         registry.load("carrier-pigeon", "providers.sms")
     assert caught.value.key == "providers.sms"
-    assert "installed: console, file, recording" in caught.value.reason
+    assert "installed: console, fcm, file, http, recording, twilio" in caught.value.reason
 
 
 def test_options_are_validated_by_the_provider_and_name_their_key() -> None:

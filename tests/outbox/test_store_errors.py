@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 
 from remindkit.cli import _register, app
 from remindkit.errors import StoreUnavailableError
-from remindkit.outbox.database import create_store_engine
+from remindkit.outbox.database import SCHEMA_HEAD, create_store_engine
 from remindkit.outbox.store import Outbox
 
 _register()
@@ -60,7 +60,9 @@ def test_a_schema_newer_than_this_remindkit_is_refused(store_url: str) -> None:
     finally:  # the PostgreSQL database is shared by the session's tests
         engine = create_store_engine(store_url)
         with engine.begin() as connection:
-            connection.execute(text("UPDATE alembic_version SET version_num = '0001'"))
+            connection.execute(
+                text("UPDATE alembic_version SET version_num = :head"), {"head": SCHEMA_HEAD}
+            )
         engine.dispose()
 
 
@@ -72,7 +74,7 @@ def test_without_auto_migrate_an_empty_store_asks_for_db_upgrade(tmp_path: Path)
     Outbox.open(url, auto_migrate=False).close()
     result = runner.invoke(app, ["db", "current", "--store", url])
     assert result.exit_code == 0
-    assert "0001" in result.stdout
+    assert SCHEMA_HEAD in result.stdout
 
 
 def test_an_unreachable_server_is_named_without_its_password() -> None:

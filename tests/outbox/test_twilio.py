@@ -25,7 +25,6 @@ from remindkit.models import Channel
 from remindkit.providers import registry
 from remindkit.providers.base import Envelope, Receipt
 from remindkit.providers.twilio import TwilioOptions, TwilioProvider
-from remindkit.web.server import running_server
 
 ENV = {"TWILIO_ACCOUNT_SID": ACCOUNT_SID, "TWILIO_AUTH_TOKEN": AUTH_TOKEN}
 SENDER = "+14155550100"
@@ -49,13 +48,6 @@ def provider(
 def prism() -> Iterator[str]:
     with prism_mock(TWILIO_SPEC) as url:
         yield url
-
-
-@pytest.fixture(scope="module")
-def twilio_server() -> Iterator[tuple[FakeTwilio, str]]:
-    fake = FakeTwilio()
-    with running_server(fake.app()) as url:
-        yield fake, url
 
 
 @pytest.fixture
