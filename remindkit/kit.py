@@ -332,8 +332,12 @@ class Kit:
     def dispatch_due(
         self, now: datetime | None = None, *, limit: int | None = None
     ) -> DispatchReport:
-        """Send what is due at ``now`` (default: the kit's clock), at most once each."""
-        return self.dispatcher.dispatch_due(now=now, limit=limit)
+        """Send what is due at ``now`` (default: the kit's clock), at most once each. Stop
+        statuses the ``status_check`` hook told are recorded as a feed's would be."""
+        report = self.dispatcher.dispatch_due(now=now, limit=limit)
+        if report.learned:
+            self._apply_statuses(report.learned, now or self.clock.now())
+        return report
 
     def reap(self, now: datetime | None = None) -> tuple[int, int]:
         """Sending rows whose lease expired → ``unknown``; rows past ``not_after`` →

@@ -38,13 +38,15 @@ THANK_YOU_CHANNELS = (Channel.SMS, Channel.PUSH)
 TAP_BATCH = 5000
 
 
-def status_update(item: Installment) -> StatusUpdate:
+def status_update(item: Installment, status: Status | None = None) -> StatusUpdate:
+    """The update a row (or the backend's word ``status`` about it) brings to the outbox."""
+    status = status or item.status
     return StatusUpdate(
         loan_id=item.loan_id,
         installment_no=item.installment_no,
         borrower_id=item.borrower.id,
-        status=item.status,
-        context=snapshot([item]) if item.status is Status.PAID else None,
+        status=status,
+        context=snapshot([replace(item, status=status)]) if status is Status.PAID else None,
     )
 
 

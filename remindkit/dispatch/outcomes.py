@@ -22,7 +22,7 @@ from remindkit.errors import (
 from remindkit.masking import scrub
 from remindkit.outbox.records import OutboxMessage
 from remindkit.outbox.states import MessageState
-from remindkit.outbox.values import Transition
+from remindkit.outbox.values import StatusUpdate, Transition
 from remindkit.providers.base import Receipt
 
 log = logging.getLogger("remindkit.dispatch")
@@ -34,6 +34,9 @@ class DispatchReport:
     """What one ``dispatch_due`` call did, by outcome."""
 
     counts: Counter[str] = field(default_factory=Counter)
+    # Stop statuses the ``status_check`` hook told that the outbox had not heard: the kit
+    # records them as a feed's (a payment counts once and may earn its thank-you).
+    learned: list[StatusUpdate] = field(default_factory=list)
     stopped_providers: dict[str, str] = field(default_factory=dict)
     template_errors: dict[str, str] = field(default_factory=dict)
 

@@ -61,6 +61,8 @@ class Verdict:
     reason: str | None = None
     until: datetime | None = None  # for DEFER
     address: str | None = None  # for SEND
+    # A stop status the backend's hook told and the store did not know yet (for CANCEL).
+    learned: tuple[Installment, Status] | None = None
 
     @classmethod
     def send(cls, address: str) -> Verdict:
@@ -153,7 +155,12 @@ class Recheck:
                             until=now + HOOK_RETRY,
                         )
             if status is not None and status in STOP_REASONS:
-                return Verdict(action=Action.CANCEL, reason=STOP_REASONS[status])
+                heard = status if facts.statuses.get(item.key) is not status else None
+                return Verdict(
+                    action=Action.CANCEL,
+                    reason=STOP_REASONS[status],
+                    learned=(item, status) if heard else None,
+                )
         return None
 
     def _window(self, message: OutboxMessage, now: datetime) -> Verdict | None:

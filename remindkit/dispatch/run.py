@@ -28,6 +28,7 @@ from remindkit.models import Channel, Installment, zone_for
 from remindkit.outbox.records import OutboxMessage
 from remindkit.outbox.states import MessageState, Origin
 from remindkit.outbox.values import Contact, Transition
+from remindkit.payments import status_update
 from remindkit.providers.base import Envelope, Provider
 from remindkit.render import MessageContext
 
@@ -190,6 +191,8 @@ class DispatchRun:
                 reason=verdict.reason,
                 values={"next_attempt_at": until},
             )
+        if verdict.learned is not None:
+            self.report.learned.append(status_update(*verdict.learned))
         if action is Action.FALL_BACK:
             self._fall_back(message, installments, verdict.reason or "bad_contact", now)
             action = Action.SUPPRESS

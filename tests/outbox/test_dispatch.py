@@ -327,3 +327,28 @@ def test_the_rate_limit_holds_across_threads() -> None:
         thread.join()
     # With the clock standing still, the 40 calls are spread 50 ms apart: 0, 0.05, ..., 1.95.
     assert sorted(round(s, 6) for s in reserved) == [round(i * 0.05, 6) for i in range(1, 40)]
+
+
+def test_a_payment_told_by_the_hook_counts_once_and_earns_the_thank_you(
+    make_kit: KitFactory,
+) -> None:
+    paid: set[tuple[str, int]] = set()
+    provider = RecordingProvider()
+    kit = make_kit(
+        provider, status_check=lambda loan, number: "paid" if (loan, number) in paid else None
+    )
+    kit.enqueue([planned("B1")])
+    kit.dispatch_due()  # the first reminder goes out
+    later = planned("B1", stage=Stage.DUE_TODAY, send_at=T0 + timedelta(hours=3))
+    kit.enqueue([later])
+    paid.add(("L1", 1))
+    report = kit.dispatch_due(T0 + timedelta(hours=3))
+    assert report["cancelled"] == 1
+    assert kit.outbox.statuses([("L1", 1)]) == {("L1", 1): Status.PAID}
+    (thanks,) = [m for m in kit.outbox.messages() if m.stage is Stage.PAYMENT_RECEIVED]
+    assert thanks.state is MessageState.PLANNED
+    # The installment had its one message of the day at 10:00 (SPEC §5.3 caps): the
+    # thank-you waits for tomorrow's window.
+    assert kit.dispatch_due(T0 + timedelta(hours=5))["deferred"] == 1
+    assert kit.dispatch_due(T0 + timedelta(hours=23))["sent"] == 1
+    assert kit.record_status("L1", 1, "paid").thanked == 0  # recorded once already
