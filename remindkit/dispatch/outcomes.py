@@ -55,7 +55,7 @@ class DispatchReport:
 
     def to_json(self) -> dict[str, object]:
         return {
-            "counts": dict(sorted(self.counts.items())),
+            "counts": {name: n for name, n in sorted(self.counts.items()) if n},
             "stopped_providers": dict(self.stopped_providers),
             "template_errors": dict(self.template_errors),
         }
