@@ -123,6 +123,8 @@ class DispatchSettings(_Frozen):
     retry_initial_seconds: float = Field(default=0.5, ge=0, le=60)
     retry_max_seconds: float = Field(default=10.0, ge=0, le=300)
     reschedule_minutes: StrictInt = Field(default=5, ge=1, le=240)
+    # After a provider configuration error (bad credentials): how long its messages wait.
+    provider_pause_minutes: StrictInt = Field(default=10, ge=1, le=1440)
     thank_you: StrictBool = True
     thank_you_reminded_within_days: StrictInt = Field(default=30, ge=1, le=365)
 

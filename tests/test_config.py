@@ -128,7 +128,8 @@ def test_shipped_config_loads_and_equals_what_it_documents() -> None:
     settings = load_settings(SHIPPED)
     # "The values below are the built-in defaults (plus one example segment cadence)."
     defaults = default_settings()
-    for name in ("platform", "window", "caps", "credit_notice", "locale", "store_url", "providers"):
+    for name in ("platform", "window", "caps", "credit_notice", "locale", "store", "providers",
+                 "dispatch"):  # fmt: skip
         assert getattr(settings, name) == getattr(defaults, name), name
     assert offsets(settings.cadence["default"]) == SPEC_DEFAULT_CADENCE
     assert offsets(settings.cadence["gentle"]) == [

@@ -15,8 +15,8 @@ permanent error             ``failed`` with the provider's code; the contact is 
                             (later messages to it: ``suppressed bad_contact``) and the
                             step's next channel gets a fallback row, due at once
 outcome unknown             ``unknown``: never re-sent; ``remindkit outbox`` lists it
-configuration error         the provider stops for this run; the message goes back to
-                            ``planned`` untouched by a failure count, the others on that
+configuration error         the provider pauses (``[dispatch] provider_pause_minutes``);
+                            the message goes back to ``planned``, the others on that
                             provider are not claimed; reported once
 an unexpected exception     ``unknown`` (the call may have gone out); the run goes on
 no answer within timeout    ``unknown``; the stuck thread is replaced (up to a bound,

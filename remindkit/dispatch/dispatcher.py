@@ -97,6 +97,11 @@ class Dispatcher:
         self._hashes: dict[str, str] = {}
         # Set by a service stopping: no more claims; sends in flight are still recorded.
         self.stopping = threading.Event()
+        # Providers stopped by a configuration error: id → (monotonic time to try again,
+        # reason). A service does not retry bad credentials every few seconds, nor log them
+        # on every tick: once at the stop, once when it tries again.
+        self.paused: dict[int, tuple[float, str]] = {}
+        self.pause_seconds = options.provider_pause_minutes * 60.0
         self.observer: DispatchObserver | None = None
 
     def close(self) -> None:

@@ -70,7 +70,11 @@ class DispatchRun:
         self.seen: set[str] = set()
         self.claimed: dict[str, OutboxMessage] = {}  # for the observer, by key
         self.inflight: dict[Future[list[Answer]], _Job] = {}
-        self.stopped: set[int] = set()
+        moment = time.monotonic()
+        # Providers stopped in an earlier run stay stopped until their pause is over.
+        self.stopped: set[int] = {
+            key for key, (until, _) in dispatcher.paused.items() if until > moment
+        }
         self.capacity = dispatcher.settings.dispatch.workers * 2
         self.fallbacks_due = False
 
@@ -444,7 +448,14 @@ class DispatchRun:
             return
         self.stopped.add(id(provider))
         self.report.stopped_providers[provider.name] = reason
-        log.error("provider %s stopped for this run: %s", provider.name, reason)
+        self.d.paused[id(provider)] = (time.monotonic() + self.d.pause_seconds, reason)
+        minutes = self.d.pause_seconds / 60
+        log.error(
+            "provider %s stopped: %s; its messages stay planned, tried again in %.0f min",
+            provider.name,
+            reason,
+            minutes,
+        )
 
 
 def _address(channel: Channel, installment: Installment) -> str | None:

@@ -352,3 +352,16 @@ def test_a_payment_told_by_the_hook_counts_once_and_earns_the_thank_you(
     assert kit.dispatch_due(T0 + timedelta(hours=5))["deferred"] == 1
     assert kit.dispatch_due(T0 + timedelta(hours=23))["sent"] == 1
     assert kit.record_status("L1", 1, "paid").thanked == 0  # recorded once already
+
+
+def test_a_stopped_provider_waits_its_pause_before_it_is_tried_again(make_kit: KitFactory) -> None:
+    provider = RecordingProvider()
+    provider.fail(ProviderConfigError("authenticate: 20003"), times=1)
+    kit = make_kit(provider, dispatch={"workers": 1, "batch_size": 1})
+    kit.enqueue([planned("B1")])
+    assert list(kit.dispatch_due().stopped_providers) == ["recording"]
+    assert kit.dispatch_due()["sent"] == 0  # still paused: not called again
+    assert len(provider.calls) == 1
+    dispatcher = kit.dispatcher
+    dispatcher.paused = {key: (0.0, why) for key, (_, why) in dispatcher.paused.items()}
+    assert kit.dispatch_due()["sent"] == 1  # the pause is over: tried again, and it works
