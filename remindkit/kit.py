@@ -242,6 +242,7 @@ class Kit:
     def dispatcher(self) -> Dispatcher:
         if self._dispatcher is None:
             from remindkit.dispatch import Dispatcher  # noqa: PLC0415 - see TYPE_CHECKING
+            from remindkit.providers.base import pool_too_small  # noqa: PLC0415
 
             for channel, provider in self.providers.items():
                 if channel not in provider.capabilities.channels:
@@ -249,6 +250,9 @@ class Kit:
                         f"providers.{channel.value}",
                         f"provider {provider.name!r} does not carry {channel.value}",
                     )
+                small = pool_too_small(provider, self.settings.dispatch.workers)
+                if small is not None:
+                    raise small
             self._dispatcher = Dispatcher(
                 self.outbox,
                 self.providers,

@@ -62,6 +62,7 @@ def configured(settings: Settings) -> dict[str, list[str]]:
 
 def check_provider(settings: Settings, name: str, channels: list[str]) -> ProviderCheck:
     from remindkit.providers import registry  # noqa: PLC0415 - imports provider modules
+    from remindkit.providers.base import pool_too_small  # noqa: PLC0415
 
     try:
         provider = registry.build(name, settings.providers.options(name), f"providers.{name}")
@@ -75,6 +76,9 @@ def check_provider(settings: Settings, name: str, channels: list[str]) -> Provid
             for channel in channels
             if channel not in carried
         ]
+        small = pool_too_small(provider, settings.dispatch.workers)
+        if small is not None and channels:
+            problems.append(str(small))
     finally:
         provider.close()
     return ProviderCheck(name, tuple(channels), tuple(problems))

@@ -11,9 +11,15 @@ transient error             retried in process (tenacity: exponential backoff wi
                             jitter, ``Retry-After``); then ``planned`` again, due after
                             a backoff that doubles per attempt, or ``expired`` when that
                             would pass ``not_after``
+text longer than the        ``suppressed`` (reason ``too_long: N characters, P takes at
+provider's ``max_length``   most M``, code ``too_long``), never sent cut; the contact
+                            stays usable and the step's next channel gets a fallback row
 permanent error             ``failed`` with the provider's code; the contact is flagged
-                            (later messages to it: ``suppressed bad_contact``) and the
+(``recipient=True``)        (later messages to it: ``suppressed bad_contact``) and the
                             step's next channel gets a fallback row, due at once
+permanent error             ``failed`` with the provider's code (a refusal of this
+(``recipient=False``)       message only, e.g. Twilio 21617): the contact is not flagged;
+                            the step's next channel gets a fallback row, due at once
 outcome unknown             ``unknown``: never re-sent; ``remindkit outbox`` lists it
 configuration error         the provider pauses (``[dispatch] provider_pause_minutes``);
                             the message goes back to ``planned``, the others on that

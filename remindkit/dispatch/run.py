@@ -1,19 +1,25 @@
 """One ``dispatch_due`` call: claim, re-check, render, commit ``sending``, send, record.
 
 The caller's thread talks to the store and decides; the pool's daemon threads only call
-providers. Claiming keeps the pool busy (up to twice as many messages in flight as there
-are threads); answers are recorded as they come back, all finished calls together in one
-transaction. The store is never touched from a send thread, and a message is never handed
-to a provider before its ``sending`` row is committed (SPEC §6.3).
+providers. Claiming keeps the pool busy: up to three times as many messages in flight as
+there are threads, claimed in rounds of at least ``min(batch_size, workers)`` once there is
+room for them (or at once when threads would otherwise wait), so at least a thread's worth
+of sends stays queued while the store thread works. Answers are recorded in batches: all
+finished calls together in one transaction, after waiting up to ``GATHER_SECONDS`` for
+that many to finish. Fewer, larger transactions matter beyond their statements: the store
+thread gives the interpreter lock away at every database call, and with dozens of send
+threads running it waits to get it back each time. The store is never touched from a send
+thread, and a message is never handed to a provider before its ``sending`` row is
+committed (SPEC §6.3).
 """
 
 from __future__ import annotations
 
 import hashlib
 import logging
+import threading
 import time
-from collections.abc import Sequence
-from concurrent.futures import ALL_COMPLETED, FIRST_COMPLETED, Future, wait
+from concurrent.futures import Future
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
@@ -27,6 +33,7 @@ from remindkit.errors import PermanentDeliveryError, TemplateError
 from remindkit.models import Channel, Installment, zone_for
 from remindkit.outbox.records import OutboxMessage
 from remindkit.outbox.states import MessageState, Origin
+from remindkit.outbox.store import RecheckFacts, RecheckQuery
 from remindkit.outbox.values import Contact, Transition
 from remindkit.payments import status_update
 from remindkit.providers.base import Envelope, Provider
@@ -39,8 +46,11 @@ log = logging.getLogger("remindkit.dispatch")
 TEMPLATE_RETRY = timedelta(minutes=5)
 # Past the provider's own timeout, how long a call may still take before it counts as hung.
 HANG_GRACE_SECONDS = 2.0
-# When few calls have finished, wait this long for more, so answers are recorded together.
-GATHER_SECONDS = 0.01
+# When few calls have finished, wait up to this long for more, so answers are recorded
+# together (a claim round's worth of them).
+GATHER_SECONDS = 0.05
+# Messages in flight (sending, queued or in a call) per send thread.
+IN_FLIGHT_PER_WORKER = 3
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -56,6 +66,39 @@ class _Job:
     items: list[_Item]
     deadline: float
     hung: bool = False
+
+
+class _Finished:
+    """Counts calls that finished and are not recorded yet; wakes the store thread once
+    ``target`` of them have (the send threads count, so the store thread sleeps until
+    there is a batch to record instead of waking at every answer)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._event = threading.Event()
+        self._count = 0
+        self._target = 1
+
+    def done(self, _future: object) -> None:  # a future's callback, on a send thread
+        with self._lock:
+            self._count += 1
+            if self._count >= self._target:
+                self._event.set()
+
+    def wait(self, target: int, timeout: float | None) -> None:
+        """Until ``target`` calls are finished, at most ``timeout`` seconds."""
+        with self._lock:
+            self._target = max(1, target)
+            if self._count >= self._target:
+                return
+            self._event.clear()
+        self._event.wait(timeout)
+
+    def taken(self, count: int) -> None:
+        """``count`` finished calls were recorded (a future is done just before its
+        callback runs, so the count may dip below zero for a moment)."""
+        with self._lock:
+            self._count -= count
 
 
 class DispatchRun:
@@ -75,7 +118,12 @@ class DispatchRun:
         self.stopped: set[int] = {
             key for key, (until, _) in dispatcher.paused.items() if until > moment
         }
-        self.capacity = dispatcher.settings.dispatch.workers * 2
+        workers = dispatcher.settings.dispatch.workers
+        self.workers = workers
+        self.capacity = workers * IN_FLIGHT_PER_WORKER
+        # A claim round is worth its statements from this many messages on.
+        self.claim_at = max(1, min(dispatcher.settings.dispatch.batch_size, workers))
+        self.finished = _Finished()
         self.fallbacks_due = False
 
     def execute(self) -> DispatchReport:
@@ -83,27 +131,40 @@ class DispatchRun:
         while True:
             if self.fallbacks_due:  # a fallback row was added, due now: claim again
                 exhausted, self.fallbacks_due = False, False
-            room = self._room()
+            busy, room = self._busy(), self._room()
             if self.d.stopping.is_set():
                 exhausted = True
-            if not exhausted and room > 0:
+            if not exhausted and self._claimable(busy, room):
                 exhausted = not self._claim_round()
+                busy, room = self._busy(), self._room()
             elif room <= 0 and self.limit is not None and len(self.seen) >= self.limit:
                 exhausted = True
             if not self.inflight:
                 if exhausted:
                     break
                 continue
-            # While more may be due, poll answers briefly so claiming keeps the pool busy.
-            self._collect(timeout=None if exhausted or room <= 0 else 0.005)
+            # While a claim is due, poll answers briefly so claiming keeps the pool busy;
+            # otherwise wait for a batch of answers (the room for the next claim round).
+            claiming = not exhausted and self._claimable(busy, room)
+            self._collect(timeout=0.005 if claiming else None)
         return self.report
 
+    def _busy(self) -> int:
+        return sum(len(job.items) for job in self.inflight.values() if not job.hung)
+
     def _room(self) -> int:
-        busy = sum(len(job.items) for job in self.inflight.values() if not job.hung)
-        room = self.capacity - busy
+        room = self.capacity - self._busy()
         if self.limit is not None:
             room = min(room, self.limit - len(self.seen))
         return room
+
+    def _claimable(self, busy: int, room: int) -> bool:
+        """Worth a claim round now: room for a full round, the rest of ``limit``, or send
+        threads that would otherwise wait for work."""
+        if room <= 0:
+            return False
+        rest = None if self.limit is None else self.limit - len(self.seen)
+        return room >= self.claim_at or busy < self.workers or room == rest
 
     def _active_channels(self) -> list[Channel]:
         return [c for c, p in self.d.providers.items() if id(p) not in self.stopped]
@@ -115,7 +176,15 @@ class DispatchRun:
             return False
         now = self.clock.now()
         size = min(self.d.settings.dispatch.batch_size, self._room())
-        claimed = self.outbox.claim(now=now, limit=size, lease=self.d.lease, channels=channels)
+        claimed, facts = self.outbox.claim_and_read(
+            now=now,
+            limit=size,
+            lease=self.d.lease,
+            channels=channels,
+            query=lambda found: self._facts_query(
+                [m for m in found if m.key not in self.seen], now
+            ),
+        )
         repeats = [m for m in claimed if m.key in self.seen]
         if repeats:  # a message deferred to "now" again: leave it for the next run
             self.outbox.settle(
@@ -129,14 +198,15 @@ class DispatchRun:
         self.seen.update(m.key for m in fresh)
         if self.d.observer is not None:
             self.claimed.update((m.key, m) for m in fresh)
-        self._start(fresh, now)
+        assert facts is not None  # asked for whenever some are fresh
+        self._start(fresh, now, facts)
         return True
 
     # -- re-check, render, commit sending -------------------------------------------------
 
-    def _start(self, claimed: list[OutboxMessage], now: datetime) -> None:
+    def _start(self, claimed: list[OutboxMessage], now: datetime, found: RecheckFacts) -> None:
         loaded = [(m, m.installments) for m in claimed]
-        facts = self._facts(loaded, now)
+        facts = _facts(found)
         settled: list[Transition] = []
         ready: list[_Item] = []
         for message, installments in loaded:
@@ -153,26 +223,20 @@ class DispatchRun:
         self.outbox.settle(settled, now=now, expect=(MessageState.PLANNED,))
         self._send(ready, now)
 
-    def _facts(
-        self, loaded: Sequence[tuple[OutboxMessage, tuple[Installment, ...]]], now: datetime
-    ) -> Facts:
-        refs = [item.key for _, installments in loaded for item in installments]
+    def _facts_query(self, fresh: list[OutboxMessage], now: datetime) -> RecheckQuery | None:
+        """What the re-check reads about a claimed batch (in the claim's transaction)."""
+        if not fresh:
+            return None
+        refs = [item.key for m in fresh for item in m.installments]
         pairs = [
             (m.channel, address)
-            for m, installments in loaded
-            if (address := _address(m.channel, installments[0])) is not None
+            for m in fresh
+            if (address := _address(m.channel, m.installments[0])) is not None
         ]
         since = min(
-            day_start(now.astimezone(zone_for(m.timezone)).date(), m.timezone) for m, _ in loaded
+            day_start(now.astimezone(zone_for(m.timezone)).date(), m.timezone) for m in fresh
         )
-        contacts: dict[str, list[Contact]] = {}
-        for contact in self.outbox.contacts_since([m.borrower_id for m, _ in loaded], since):
-            contacts.setdefault(contact.borrower_id, []).append(contact)
-        return Facts(
-            statuses=self.outbox.statuses(refs),
-            flagged=self.outbox.flagged(pairs),
-            contacts=contacts,
-        )
+        return refs, pairs, [m.borrower_id for m in fresh], since
 
     def _settle_verdict(
         self,
@@ -313,9 +377,9 @@ class DispatchRun:
         timeout = provider.capabilities.timeout_seconds
         budget = policy.attempts * timeout + (policy.attempts - 1) * policy.maximum
         deadline = time.monotonic() + budget + HANG_GRACE_SECONDS
-        self.inflight[self.d.pool.submit(job)] = _Job(
-            provider=provider, items=items, deadline=deadline
-        )
+        future = self.d.pool.submit(job)
+        self.inflight[future] = _Job(provider=provider, items=items, deadline=deadline)
+        future.add_done_callback(self.finished.done)
 
     # -- answers --------------------------------------------------------------------------
 
@@ -329,11 +393,14 @@ class DispatchRun:
         if timeout is None:
             soonest = min(self.inflight[f].deadline for f in live)
             wait_for = max(0.0, soonest - time.monotonic())
-        done, _ = wait(list(self.inflight), timeout=wait_for, return_when=FIRST_COMPLETED)
-        if done and len(done) * 4 < len(live):
-            # More answers are about to come: record them together, in one transaction.
-            wait(list(self.inflight), timeout=GATHER_SECONDS, return_when=ALL_COMPLETED)
+        self.finished.wait(1, wait_for)
+        # Record a claim round's worth together (or every live call, if fewer are left),
+        # waiting a little for them: one transaction instead of many.
+        batch = min(len(live), self.claim_at)
+        if any(f.done() for f in live) and sum(f.done() for f in live) < batch:
+            self.finished.wait(batch, min(GATHER_SECONDS, wait_for or GATHER_SECONDS))
         finished = [(self.inflight.pop(f), f) for f in list(self.inflight) if f.done()]
+        self.finished.taken(len(finished))
         now = self.clock.now()
         if finished:
             self._record(finished, now)
@@ -456,6 +523,14 @@ class DispatchRun:
             reason,
             minutes,
         )
+
+
+def _facts(found: RecheckFacts) -> Facts:
+    statuses, flagged, listed = found
+    contacts: dict[str, list[Contact]] = {}
+    for contact in listed:
+        contacts.setdefault(contact.borrower_id, []).append(contact)
+    return Facts(statuses=statuses, flagged=flagged, contacts=contacts)
 
 
 def _address(channel: Channel, installment: Installment) -> str | None:

@@ -17,7 +17,7 @@ decides policy: that is :mod:`remindkit.dispatch`'s work.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import datetime, timedelta
 
@@ -55,6 +55,14 @@ from remindkit.plan import PlannedMessage
 
 # Messages per enqueue transaction: the driver takes each table's rows in one executemany.
 ENQUEUE_BATCH = 2000
+# What the re-check asks about a batch (installments, contact pairs, borrowers, since when)
+# and what it gets: their statuses, the flagged pairs, the contacts since then.
+RecheckQuery = tuple[
+    Sequence[InstallmentRef], Sequence[tuple[Channel, str]], Sequence[str], datetime
+]
+RecheckFacts = tuple[dict[InstallmentRef, Status], set[tuple[Channel, str]], list[Contact]]
+# One expression for every move (the batch's rows share one UPDATE statement).
+_NEXT_ATTEMPT = messages.c.attempts + 1
 
 __all__ = [
     "BATCH",
@@ -171,6 +179,36 @@ class Outbox:
     ) -> list[OutboxMessage]:
         """Lease up to ``limit`` due ``planned`` messages on ``channels`` to this worker,
         oldest first."""
+        with self.transaction() as connection:
+            return self._claim(connection, now, limit, lease, channels)
+
+    def claim_and_read(
+        self,
+        *,
+        now: datetime,
+        limit: int,
+        lease: timedelta,
+        channels: Sequence[Channel],
+        query: Callable[[list[OutboxMessage]], RecheckQuery | None],
+    ) -> tuple[list[OutboxMessage], RecheckFacts | None]:
+        """:meth:`claim`, then :meth:`recheck_facts` for what ``query`` asks about the
+        claimed messages (``None``: nothing), in the claim's transaction: the dispatcher's
+        round costs one transaction here instead of two."""
+        with self.transaction() as connection:
+            claimed = self._claim(connection, now, limit, lease, channels)
+            asked = query(claimed)
+            if asked is None:
+                return claimed, None
+            return claimed, _recheck_facts(connection, *asked)
+
+    def _claim(
+        self,
+        connection: Connection,
+        now: datetime,
+        limit: int,
+        lease: timedelta,
+        channels: Sequence[Channel],
+    ) -> list[OutboxMessage]:
         due = (
             select(messages.c.key)
             .where(
@@ -189,8 +227,7 @@ class Outbox:
             .values(lease_owner=self.worker, lease_expires_at=now + lease, updated_at=now)
             .returning(*messages.c)
         )
-        with self.transaction() as connection:
-            rows = connection.execute(statement).mappings().all()
+        rows = connection.execute(statement).mappings().all()
         claimed = [OutboxMessage.from_row(row) for row in rows]
         claimed.sort(key=lambda m: (m.next_attempt_at, m.key))
         return claimed
@@ -211,7 +248,7 @@ class Outbox:
                     **(move.values or {}),
                     "lease_expires_at": now + lease,
                     "sent_at": now,
-                    "attempts": messages.c.attempts + 1,
+                    "attempts": _NEXT_ATTEMPT,
                 },
             )
             for move in moves
@@ -371,6 +408,18 @@ class Outbox:
         with self.reading() as connection:
             return queries.flagged(connection, list(pairs))
 
+    def recheck_facts(
+        self,
+        refs: Iterable[InstallmentRef],
+        pairs: Iterable[tuple[Channel, str]],
+        borrower_ids: Iterable[str],
+        since: datetime,
+    ) -> RecheckFacts:
+        """:meth:`statuses`, :meth:`flagged` and :meth:`contacts_since` in one read
+        transaction (what the dispatcher's re-check reads for each claimed batch)."""
+        with self.reading() as connection:
+            return _recheck_facts(connection, refs, pairs, borrower_ids, since)
+
     def get(self, key: str) -> OutboxMessage:
         with self.reading() as connection:
             found = queries.message(connection, key)
@@ -402,3 +451,17 @@ class Outbox:
     def oldest(self, state: MessageState) -> OutboxMessage | None:
         found = self.messages(states=(state,), limit=1)
         return found[0] if found else None
+
+
+def _recheck_facts(
+    connection: Connection,
+    refs: Iterable[InstallmentRef],
+    pairs: Iterable[tuple[Channel, str]],
+    borrower_ids: Iterable[str],
+    since: datetime,
+) -> RecheckFacts:
+    return (
+        queries.statuses(connection, list(refs)),
+        queries.flagged(connection, list(pairs)),
+        queries.contacts_since(connection, list(borrower_ids), since),
+    )

@@ -33,7 +33,7 @@ from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from remindkit.errors import DeliveryError
+from remindkit.errors import ConfigError, DeliveryError
 from remindkit.models import Channel
 
 
@@ -135,3 +135,17 @@ class Provider(ABC):
 
     def close(self) -> None:  # noqa: B027 - optional hook: most providers hold nothing
         """Release connections; called once when the kit is closed."""
+
+
+def pool_too_small(provider: Provider, workers: int) -> ConfigError | None:
+    """A :class:`ConfigError` on ``providers.<name>.pool_size`` when a provider keeps fewer
+    HTTP connections than ``[dispatch] workers`` (each send thread holds one for its call;
+    past the pool, every call would open a connection and drop it), else ``None``."""
+    pool = getattr(provider.options, "pool_size", None)
+    if not isinstance(pool, int) or pool >= workers:
+        return None
+    return ConfigError(
+        f"providers.{provider.name}.pool_size",
+        f"{pool} connections for [dispatch] workers = {workers}: set pool_size to at least "
+        f"{workers} (or fewer workers); each send thread holds a connection during its call",
+    )

@@ -16,19 +16,36 @@ connection refused, connect timeout          transient (nothing was sent)
 read timeout, 5xx, connection lost           unknown: the request may have been taken
 ==========================================  ==========================================
 
-One HTTP client serves every dispatcher thread: a ``requests`` session whose connection
-pool holds ``pool_size`` connections per host (the SDK's default keeps 6 on this kind of
-machine and opens a new connection for every call beyond that), with connect and read
-timeouts, and without the adapter's own retries: remindkit's policy decides.
+One HTTP client per provider serves every dispatcher thread: a ``requests`` session whose
+connection pool holds ``pool_size`` connections per host (the SDK's default keeps 6 on this
+kind of machine and opens a new connection for every call beyond that; keep it at least
+``[dispatch] workers``), with connect and read timeouts, and without the adapter's own
+retries: remindkit's policy decides.
+
+The environment is read once, when the provider starts, instead of on every call as
+``requests`` does by default (``trust_env``): ``HTTPS_PROXY`` / ``HTTP_PROXY`` /
+``ALL_PROXY`` and ``NO_PROXY`` for the API's address, and ``REQUESTS_CA_BUNDLE`` /
+``CURL_CA_BUNDLE``, with the meaning ``requests`` gives them. (``~/.netrc``, the other
+thing ``trust_env`` reads, never applies: the SDK always sends its own credentials.)
+
+The SDK hands each call to the client as an absolute URL, a form and Basic credentials;
+the client builds ``requests``' prepared request for that case directly, with the same
+method, URL, headers and body that ``Session.prepare_request`` would give (a test holds
+them equal), and leaves any other case (JSON bodies, query parameters, cookies) to
+``requests``. Preparing is about a third of the SDK's work per message, mostly generic
+merging and type checks; sending, the connection pool, proxies, TLS and errors stay
+``requests``' own.
 """
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 import threading
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, ClassVar
+from urllib.parse import urlencode
 
 from pydantic import Field, HttpUrl, field_validator, model_validator
 
@@ -150,6 +167,8 @@ class TwilioProvider(Provider):
             },
         )
         client.api.base_url = str(settings.base_url).rstrip("/")
+        # Proxies and the CA bundle come from the process environment, as requests reads them.
+        http_client.use_environment(client.get_hostname(client.api.base_url + "/"), os.environ)
         # Built once here: the SDK creates these lazily, which is not meant for many threads.
         self._messages = client.api.v2010.accounts(account).messages
         self._sender: dict[str, Any] = (
@@ -185,8 +204,13 @@ class TwilioProvider(Provider):
 def _sdk(settings: TwilioOptions) -> tuple[Any, TwilioHttpClient]:
     """The SDK's client class and the shared HTTP client; a missing SDK names the extra."""
     try:
-        from requests.adapters import HTTPAdapter  # noqa: PLC0415 - optional dependency
+        from requests import PreparedRequest  # noqa: PLC0415 - optional dependency
+        from requests.adapters import HTTPAdapter  # noqa: PLC0415
+        from requests.auth import HTTPBasicAuth  # noqa: PLC0415
+        from requests.structures import CaseInsensitiveDict  # noqa: PLC0415
+        from requests.utils import requote_uri  # noqa: PLC0415
         from twilio.http.http_client import TwilioHttpClient  # noqa: PLC0415
+        from twilio.http.response import Response  # noqa: PLC0415
         from twilio.rest import Client  # noqa: PLC0415
     except ImportError as exc:
         raise ConfigError(KEY, f"the twilio SDK is not installed: {INSTALL}") from exc
@@ -199,21 +223,146 @@ def _sdk(settings: TwilioOptions) -> tuple[Any, TwilioHttpClient]:
             # requests takes (connect, read); the SDK's own check only knows one number.
             self.timeout = (settings.connect_timeout_seconds, settings.read_timeout_seconds)
             self.local = threading.local()
+            self._basic: dict[tuple[str, str], str] = {}
             adapter = HTTPAdapter(pool_connections=4, pool_maxsize=settings.pool_size)
             assert self.session is not None  # pool_connections=True made one
-            # No proxy or .netrc lookups in the environment on every call (requests does
-            # them per request when trust_env is on): the API's address is configured.
-            self.session.trust_env = False
+            self.session.trust_env = False  # read once, below, not on every call
             self.session.mount("https://", adapter)
             self.session.mount("http://", adapter)
 
-        def request(self, *args: Any, **kwargs: Any) -> Any:
+        def use_environment(self, url: str, environ: Mapping[str, str]) -> None:
+            """What ``trust_env`` would read on every call, read once: the proxies for
+            ``url`` (none if ``NO_PROXY`` covers it) and the CA bundle."""
+            from requests.utils import get_environ_proxies  # noqa: PLC0415
+
+            assert self.session is not None
+            self.session.proxies.update(get_environ_proxies(url))
+            bundle = environ.get("REQUESTS_CA_BUNDLE") or environ.get("CURL_CA_BUNDLE")
+            if bundle and self.session.verify is True:
+                self.session.verify = bundle
+
+        def request(
+            self,
+            method: str,
+            url: str,
+            params: Mapping[str, object] | None = None,
+            data: Mapping[str, object] | None = None,
+            headers: Mapping[str, str] | None = None,
+            auth: tuple[str, str] | None = None,
+            timeout: Any = None,
+            allow_redirects: bool = False,
+        ) -> Any:
             self.local.headers = {}
-            response = super().request(*args, **kwargs)
-            self.local.headers = response.headers or {}
-            return response
+            prepared = self.prepare(method, url, params, data, headers, auth)
+            if prepared is None:  # not the SDK's usual call: requests prepares it
+                response = super().request(
+                    method, url, params, data, headers, auth, timeout, allow_redirects
+                )
+                self.local.headers = response.headers or {}
+                return response
+            session = self.session
+            assert session is not None
+            # The SDK formats every header of both logs before the logger looks at its level.
+            logs = self.logger.isEnabledFor(logging.INFO)
+            if logs:
+                self.log_request(
+                    {"method": prepared.method, "url": url, "params": params, "headers": headers}
+                )
+            self._test_only_last_response = None
+            sent = session.send(
+                prepared,
+                allow_redirects=allow_redirects,
+                timeout=self.timeout if timeout is None else timeout,
+                proxies={**session.proxies, **self.proxy},
+                stream=session.stream,
+                verify=session.verify,
+                cert=session.cert,
+            )
+            if logs:
+                self.log_response(sent.status_code, sent)
+            answer = Response(int(sent.status_code), sent.text, sent.headers)
+            self._test_only_last_response = answer
+            self.local.headers = answer.headers or {}
+            return answer
+
+        def prepare(
+            self,
+            method: str,
+            url: str,
+            params: Mapping[str, object] | None,
+            data: Mapping[str, object] | None,
+            headers: Mapping[str, str] | None,
+            auth: tuple[str, str] | None,
+        ) -> PreparedRequest | None:
+            """``Session.prepare_request`` for a form posted with Basic credentials to an
+            ASCII URL without query parameters; ``None`` for anything else."""
+            session = self.session
+            if (
+                session is None
+                or params
+                or not data
+                or not isinstance(data, dict)
+                or headers is None
+                or auth is None
+                or not url.isascii()
+                or "?" in url
+                or "#" in url
+                or str(headers.get("Content-Type", "")).endswith("json")
+                or session.cookies
+                or session.auth is not None
+                or session.params
+                or any(session.hooks.values())
+            ):
+                return None
+            prepared = PreparedRequest()
+            prepared.method = method.upper()
+            prepared.url = requote_uri(url)
+            merged: CaseInsensitiveDict[str] = CaseInsensitiveDict(session.headers)
+            merged.update(headers)
+            for name, value in headers.items():
+                if value is None:
+                    del merged[name]
+            prepared.headers = CaseInsensitiveDict(merged.items())
+            body = _form(data)
+            prepared.body = body
+            if body:
+                prepared.headers["Content-Length"] = str(len(body.encode()))
+            if "content-type" not in prepared.headers:
+                prepared.headers["Content-Type"] = "application/x-www-form-urlencoded"
+            prepared.headers["Authorization"] = self._basic_header(auth)
+            for event, hooks in (self.request_hooks or {}).items():
+                prepared.register_hook(event, hooks)
+            return prepared
+
+        def _basic_header(self, auth: tuple[str, str]) -> str:
+            cached = self._basic.get(auth)
+            if cached is None:
+                probe = PreparedRequest()
+                probe.headers = CaseInsensitiveDict()
+                HTTPBasicAuth(*auth)(probe)
+                cached = self._basic[auth] = str(probe.headers["Authorization"])
+            return cached
 
     return Client, SharedHttpClient()
+
+
+def _form(data: Mapping[str, object]) -> str:
+    """The form body exactly as ``requests`` encodes a mapping (lists repeat the key,
+    ``None`` values are left out)."""
+    pairs: list[tuple[str | bytes, object]] = []
+    for key, given in data.items():
+        values: Any = (
+            [given] if isinstance(given, (str, bytes)) or not hasattr(given, "__iter__") else given
+        )
+        for value in values:
+            if value is not None:
+                pairs.append(
+                    (
+                        key.encode() if isinstance(key, str) else key,
+                        value.encode() if isinstance(value, str) else value,
+                    )
+                )
+    return urlencode(pairs, doseq=True)
 
 
 def classify_rest_error(exc: Any, http_client: Any = None) -> DeliveryError:

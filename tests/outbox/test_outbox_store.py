@@ -217,3 +217,59 @@ def test_the_bulk_insert_columns_are_the_tables() -> None:
     from remindkit.outbox.writes import MESSAGE_COLUMNS
 
     assert tuple(column.name for column in messages.columns) == MESSAGE_COLUMNS
+
+
+def test_a_batch_of_moves_sets_each_rows_own_values_in_one_update(
+    open_outbox: OutboxFactory,
+) -> None:
+    """Multi-row statements: shared values bound once, differing ones per row; a row that
+    lost its lease is left alone; every moved row gets its event (odd sizes: padding)."""
+    one, two = open_outbox(worker="w1"), open_outbox(worker="w2")
+    messages = [planned(f"B{i}") for i in range(37)]
+    one.enqueue(messages, now=T0)
+    keys = [m.key for m in one.claim(now=T0, limit=37, lease=LEASE)]
+    later = T0 + LEASE * 2
+    stolen = keys[5]
+    two.claim(now=later, limit=1, lease=LEASE)  # the oldest, keys[0]: w1 lost it
+    moves = [
+        Transition(
+            key=key,
+            to=MessageState.SENDING,
+            values={"text": f"text {n}", "address": "13800138000", "provider": "p"},
+        )
+        for n, key in enumerate(keys)
+    ]
+    started = one.start_sending(moves, now=T0 + timedelta(seconds=1), lease=LEASE)
+    assert started == set(keys) - {keys[0]}
+    assert stolen in started
+    for n, key in enumerate(keys[1:], start=1):
+        row = one.get(key)
+        assert (row.state, row.text, row.attempts) == (MessageState.SENDING, f"text {n}", 1)
+        assert [e.to_state for e in one.history(key)][-1] == MessageState.SENDING.value
+    assert one.get(keys[0]).state is MessageState.PLANNED
+    assert one.get(keys[0]).lease_owner == "w2"
+    answers = [
+        Transition(key=key, to=MessageState.SENT, values={"provider_message_id": f"SM{n}"})
+        for n, key in enumerate(keys[1:])
+    ]
+    at = T0 + timedelta(seconds=2)
+    assert one.settle(answers, now=at, expect=(MessageState.SENDING,)) == set(keys[1:])
+    assert [one.get(k).provider_message_id for k in keys[1:4]] == ["SM0", "SM1", "SM2"]
+    assert one.get(keys[1]).lease_owner is None
+
+
+def test_a_batch_that_moves_one_message_twice_applies_both_in_order(
+    open_outbox: OutboxFactory,
+) -> None:
+    outbox = open_outbox()
+    message = planned()
+    outbox.enqueue([message], now=T0)
+    outbox.claim(now=T0, limit=1, lease=LEASE)
+    twice = [
+        Transition(key=message.key, to=MessageState.PLANNED, reason="first"),
+        Transition(key=message.key, to=MessageState.PLANNED, reason="second"),
+    ]
+    moved = outbox.settle(twice, now=T0, expect=(MessageState.PLANNED,))
+    assert moved == {message.key}
+    assert outbox.get(message.key).reason == "second"
+    assert [e.reason for e in outbox.history(message.key)][-2:] == ["first", "second"]

@@ -280,3 +280,181 @@ def test_the_registry_imports_no_sdk_until_a_provider_is_built() -> None:
         [sys.executable, "-c", probe], capture_output=True, text=True, check=True
     )
     assert result.stdout.strip() == "[]"
+
+
+class _Proxy:
+    """A loopback HTTP proxy: forwards plain requests to their target (on this machine) and
+    refuses CONNECT tunnels; records the request line of each."""
+
+    def __init__(self) -> None:
+        import http.server
+        import threading
+        import urllib.request
+
+        seen: list[str] = []
+        self.seen = seen
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_CONNECT(self) -> None:
+                seen.append(f"CONNECT {self.path}")
+                self.send_error(502, "no tunnels here")
+
+            def do_POST(self) -> None:
+                seen.append(f"POST {self.path}")
+                assert self.path.startswith("http://127.0.0.1:")  # loopback only
+                body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+                names = ("Authorization", "Content-Type", "User-Agent", "Accept")
+                forwarded = urllib.request.Request(
+                    self.path,
+                    data=body,
+                    method="POST",
+                    headers={n: self.headers[n] for n in names if self.headers[n]},
+                )
+                opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+                with opener.open(forwarded, timeout=5) as answer:
+                    payload = answer.read()
+                    self.send_response(answer.status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(payload)))
+                self.end_headers()
+                self.wfile.write(payload)
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def proxy(monkeypatch: pytest.MonkeyPatch) -> Iterator[_Proxy]:
+    for name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "NO_PROXY"):
+        monkeypatch.delenv(name, raising=False)
+        monkeypatch.delenv(name.lower(), raising=False)
+    running = _Proxy()
+    yield running
+    running.close()
+
+
+def _closed_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def test_https_proxy_from_the_environment_is_used(
+    proxy: _Proxy, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The proxy variables are read once at start (no per-call lookups), and honoured."""
+    monkeypatch.setenv("HTTPS_PROXY", proxy.url)
+    port = _closed_port()  # were the proxy ignored, this would be refused directly
+    sender = provider(f"https://127.0.0.1:{port}")
+    assert sender.http_client.session.trust_env is False  # type: ignore[union-attr]
+    monkeypatch.delenv("HTTPS_PROXY")  # read at start: the change is not seen
+    with pytest.raises(DeliveryError):
+        sender.send(envelope())
+    assert proxy.seen == [f"CONNECT 127.0.0.1:{port}"]
+    sender.close()
+
+
+def test_http_proxy_carries_the_call_and_no_proxy_bypasses_it(
+    fake: tuple[FakeTwilio, str], proxy: _Proxy, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    server, url = fake
+    monkeypatch.setenv("HTTP_PROXY", proxy.url)
+    monkeypatch.setenv("HTTPS_PROXY", proxy.url)
+    through = provider(url)
+    assert isinstance(through.send(envelope()), Receipt)
+    through.close()
+    assert proxy.seen == [f"POST {url}/2010-04-01/Accounts/{ACCOUNT_SID}/Messages.json"]
+
+    monkeypatch.setenv("NO_PROXY", "127.0.0.1")
+    direct = provider(url)
+    assert isinstance(direct.send(envelope()), Receipt)
+    direct.close()
+    assert len(proxy.seen) == 1  # the second call went straight to the API
+    assert len(server.requests) == 2
+
+
+def test_the_ca_bundle_variable_is_read_once(
+    proxy: _Proxy, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", "/etc/ssl/certs/lender-ca.pem")
+    sender = provider("https://api.twilio.com")
+    assert sender.http_client.session.verify == "/etc/ssl/certs/lender-ca.pem"  # type: ignore[union-attr]
+    sender.close()
+    monkeypatch.delenv("REQUESTS_CA_BUNDLE")
+    monkeypatch.setenv("CURL_CA_BUNDLE", "/etc/ssl/certs/other.pem")
+    sender = provider("https://api.twilio.com")
+    assert sender.http_client.session.verify == "/etc/ssl/certs/other.pem"  # type: ignore[union-attr]
+    sender.close()
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        {"To": "+8613800138000", "From": SENDER, "Body": TEXT},
+        {"To": "+8613800138000", "MessagingServiceSid": "MG" + "ab" * 16, "Body": "a&b=c d+e"},
+        {"To": "+1", "Body": "", "MediaUrl": ["https://a.example/1", "https://a.example/2"]},
+        {"To": "+1", "Attempt": 3, "Skipped": None},
+    ],
+)
+def test_the_prepared_request_is_the_one_requests_prepares(
+    proxy: _Proxy, data: dict[str, object]
+) -> None:
+    """The client prepares the SDK's form posts itself; method, URL, headers (in order) and
+    body are what ``Session.prepare_request`` gives."""
+    from requests import Request
+
+    sender = provider("https://api.twilio.com")
+    client = sender.http_client
+    url = f"https://api.twilio.com/2010-04-01/Accounts/{ACCOUNT_SID}/Messages.json"
+    headers = {
+        "User-Agent": "twilio-python/9 (Linux x86_64) Python/3.11",
+        "X-Twilio-Client": "python-9",
+        "Accept-Charset": "utf-8",
+        "Content-Type": "application/x-www-form-urlencoded",
+        "Accept": "application/json",
+    }
+    auth = (ACCOUNT_SID, AUTH_TOKEN)
+    ours = client.prepare("POST", url, None, data, headers, auth)  # type: ignore[attr-defined]
+    theirs = client.session.prepare_request(  # type: ignore[union-attr]
+        Request(method="POST", url=url, data=data, headers=headers, auth=auth)
+    )
+    assert ours is not None
+    assert (ours.method, ours.url, ours.body) == (theirs.method, theirs.url, theirs.body)
+    assert list(ours.headers.items()) == list(theirs.headers.items())
+    assert ours.hooks == theirs.hooks
+    # Anything else is left to requests: JSON, query parameters.
+    assert client.prepare("POST", url, {"a": "1"}, data, headers, auth) is None  # type: ignore[attr-defined]
+    json_headers = {**headers, "Content-Type": "application/json"}
+    assert client.prepare("POST", url, None, data, json_headers, auth) is None  # type: ignore[attr-defined]
+    sender.close()
+
+
+def test_the_pool_must_hold_a_connection_per_send_thread() -> None:
+    from remindkit.kit import Kit
+    from remindkit.providers.base import pool_too_small
+    from remindkit.testing import demo_settings
+
+    small = provider("https://api.twilio.com", pool_size=8)
+    error = pool_too_small(small, 16)
+    assert error is not None
+    assert error.key == "providers.twilio.pool_size"
+    assert "at least 16" in error.reason
+    assert pool_too_small(small, 8) is None
+    settings = demo_settings()
+    settings = settings.model_copy(
+        update={"dispatch": settings.dispatch.model_copy(update={"workers": 16})}
+    )
+    kit = Kit(settings, providers={Channel.SMS: small, Channel.PUSH: small})
+    with pytest.raises(ConfigError) as caught:
+        _ = kit.dispatcher
+    assert caught.value.key == "providers.twilio.pool_size"
+    small.close()
