@@ -59,7 +59,8 @@ class World:
                     delivery_status=receipt,
                 )
             )
-            record_reach(connection, [message.key])  # as the store does for a sent message
+            if state is MessageState.SENT:  # as the store does for a message it marks sent
+                record_reach(connection, [message.key])
         return message.key
 
     def pay(self, loan: str, number: int = 1, *, at: datetime) -> None:
