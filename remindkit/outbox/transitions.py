@@ -6,6 +6,10 @@ on PostgreSQL (``FOR UPDATE``; SQLite's write lock is held since ``BEGIN IMMEDIA
 ``UPDATE`` per distinct set of columns runs for all of them, and one ``INSERT`` appends
 their events. A message no longer in the expected state is left alone: a worker that lost
 its lease, or a message cancelled meanwhile, changes nothing.
+
+Messages that become ``sent`` (settled by the dispatcher, a late answer, a person resolving
+an ``unknown``) have their reach written in the same transaction, one more statement for
+the batch (:mod:`remindkit.outbox.reach`).
 """
 
 from __future__ import annotations
@@ -19,9 +23,12 @@ from sqlalchemy import Connection, bindparam, insert, select, update
 from sqlalchemy.sql import ClauseElement
 
 from remindkit.outbox.database import is_postgresql
+from remindkit.outbox.reach import record_reach
 from remindkit.outbox.schema import events, messages
 from remindkit.outbox.states import MessageState
 from remindkit.outbox.values import Transition, chunks
+
+SENT = MessageState.SENT
 
 
 def apply_moves(
@@ -79,6 +86,7 @@ def _apply_batch(
         connection.execute(statement, rows)
     if journal:
         connection.execute(insert(events), journal)
+    record_reach(connection, [m.key for m in moves if m.to is SENT and m.key in current])
     return set(current) & {move.key for move in moves}
 
 
