@@ -19,6 +19,7 @@ import re
 from collections.abc import Callable, Mapping, Sequence
 from datetime import date
 from decimal import Decimal
+from operator import itemgetter
 from typing import Any
 
 from remindkit.errors import FieldError
@@ -78,17 +79,11 @@ _POSITIONS = (
     "push_token",
     "amount_due",
 )
-_CACHE_ORDER = (
-    "status",
-    "segment",
-    "due_date",
-    "timezone",
-    "gender",
-    "opted_out",
-    "installment_no",
-    "product",
-    "hardship",
-)
+# The columns of a few spellings each (a feed has a handful of statuses, zones, products):
+# looked up together, one cache entry per combination of their spellings.
+_SMALL = ("status", "segment", "timezone", "gender", "opted_out", "product", "hardship")
+# Past this many combinations, a row's small columns are looked up one by one.
+JOINT_LIMIT = 4096
 
 
 class _UnusualSpellingError(Exception):
@@ -115,7 +110,9 @@ class ColumnParser:
         self._caches: dict[str, dict[str, Any]] = {name: {} for name in _CACHED}
         # installment_no and installments_total parse alike: one cache.
         self._caches["installments_total"] = self._caches["installment_no"]
-        self._cache_list = [self._caches[name] for name in _CACHE_ORDER]
+        self._small_of = itemgetter(*(where[name] for name in _SMALL))
+        self._small: dict[tuple[str, ...], tuple[Any, ...]] = {}
+        self._dates, self._numbers = self._caches["due_date"], self._caches["installment_no"]
 
     def parse(self, values: list[str]) -> Installment | None:
         """The row's installment; ``None`` when it is valid but not wanted.
@@ -140,34 +137,20 @@ class ColumnParser:
             answer = self._answers[key] = self._wanted(*key)
         return answer
 
-    def _parse(self, values: list[str]) -> Installment | None:  # noqa: PLR0912, PLR0915
+    def _parse(self, values: list[str]) -> Installment | None:  # noqa: PLR0912
         # One function, fields inline, caches as locals (hence its length): it runs for every
         # row of a feed of millions, and a call per field cost more than the field's check.
         miss, seen = _MISS, self._first_seen
-        statuses, segments, dates, zones, genders, opt_outs, numbers, products, flags = (
-            self._cache_list
-        )
-        (at_status, at_segment, at_due, at_zone, at_gender, at_opt_out, at_number, at_total,
-         at_product, at_hardship, at_borrower, at_name, at_loan, at_phone, at_token,
-         at_amount) = self._positions  # fmt: skip
-        status = statuses.get(raw := values[at_status], miss)
-        if status is miss:
-            status = seen("status", raw)
-        segment = segments.get(raw := values[at_segment], miss)
-        if segment is miss:
-            segment = seen("segment", raw)
+        (_, _, at_due, _, _, _, at_number, at_total, _, _, at_borrower, at_name, at_loan,
+         at_phone, at_token, at_amount) = self._positions  # fmt: skip
+        small = self._small.get(raws := self._small_of(values))
+        if small is None:
+            small = self._small_fields(raws)
+        status, segment, timezone, gender, opted_out, product, hardship = small
+        dates, numbers = self._dates, self._numbers
         due = dates.get(raw := values[at_due], miss)
         if due is miss:
             due = seen("due_date", raw)
-        timezone = zones.get(raw := values[at_zone], miss)
-        if timezone is miss:
-            timezone = seen("timezone", raw)
-        gender = genders.get(raw := values[at_gender], miss)
-        if gender is miss:
-            gender = seen("gender", raw)
-        opted_out = opt_outs.get(raw := values[at_opt_out], miss)
-        if opted_out is miss:
-            opted_out = seen("opted_out", raw)
         number = numbers.get(raw := values[at_number], miss)
         if number is miss:
             number = seen("installment_no", raw)
@@ -176,12 +159,6 @@ class ColumnParser:
             total = seen("installments_total", raw)
         if number is not None and total is not None and number > total:
             raise _UnusualSpellingError
-        product = products.get(raw := values[at_product], miss)
-        if product is miss:
-            product = seen("product", raw)
-        hardship = flags.get(raw := values[at_hardship], miss)
-        if hardship is miss:
-            hardship = seen("hardship", raw)
         borrower_id, loan_id = values[at_borrower], values[at_loan]
         ids = borrower_id + loan_id
         # Ids such as B0001 and HM2026072284, both at once: nothing to strip or refuse.
@@ -238,6 +215,17 @@ class ColumnParser:
             hardship=hardship,
             extra=self._extra(values),
         )
+
+    def _small_fields(self, raws: tuple[str, ...]) -> tuple[Any, ...]:
+        """The small columns of a row whose combination of spellings is new."""
+        parsed = []
+        for name, raw in zip(_SMALL, raws, strict=True):
+            value = self._caches[name].get(raw, _MISS)
+            parsed.append(self._first_seen(name, raw) if value is _MISS else value)
+        small = tuple(parsed)
+        if len(self._small) < JOINT_LIMIT:
+            self._small[raws] = small
+        return small
 
     def _first_seen(self, name: str, raw: str) -> Any:
         parsed = parse_field(name, raw)  # a FieldError sends the row the slow way

@@ -384,10 +384,15 @@ class _Run:
             for hit in hits
             if not (isinstance(hit, NoticeHit) and item.status is Status.PLAN)
         ]
-        reminders = [c for c in candidates if c.stage is not Stage.CREDIT_NOTICE]
         notices = [c for c in candidates if c.stage is Stage.CREDIT_NOTICE]
-        merged = [*consolidate(reminders), *_one_notice_per_loan(notices)]
+        if notices:
+            reminders = [c for c in candidates if c.stage is not Stage.CREDIT_NOTICE]
+            merged = [*consolidate(reminders), *_one_notice_per_loan(notices)]
+        else:  # the usual borrower
+            merged = consolidate(candidates)
         drafts = [self._templated(draft) for draft in merged]
+        if len(drafts) == 1:  # one message: one day, nothing to sort
+            return self._decide_day(drafts, timezone)
         messages: list[PlannedMessage] = []
         for day in sorted({draft.day for draft, _ in drafts}):
             same_day = [pair for pair in drafts if pair[0].day == day]

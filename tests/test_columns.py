@@ -133,3 +133,26 @@ def test_select_validates_every_row_and_builds_only_the_wanted(tmp_path: Path) -
     next(feed)
     with pytest.raises(RuntimeError, match="already being read"):
         feed.select(wanted)
+
+
+def test_rows_past_the_joint_cache_get_the_same_answer(monkeypatch: pytest.MonkeyPatch) -> None:
+    # The small columns are cached by their combination of spellings, up to JOINT_LIMIT
+    # combinations; past it each column is looked up alone, to the same values.
+    monkeypatch.setattr("remindkit.columns.JOINT_LIMIT", 3)
+    header = ["loan_id", "borrower_id", "name", "amount_due", "due_date", "status", "product"]
+    header += ["segment", "timezone", "gender", "opted_out", "hardship"]
+    parser = ColumnParser(header)
+    person = ["HM1", "B1", "王芳", "980.00", "2026-12-04"]
+    rows = [
+        [*person, status, product, segment, zone, gender, opted_out, hardship]
+        for status in ("due", "plan", "paid")
+        for product in ("", "禾苗贷")
+        for segment in ("", "new")
+        for zone in ("", "Asia/Urumqi")
+        for gender in ("", "female")
+        for opted_out in ("", "sms")
+        for hardship in ("", "true")
+    ]
+    for values in rows + rows:
+        assert answer(parser, values) == expected(header, values)
+    assert len(parser._small) == 3

@@ -23,7 +23,6 @@ from dataclasses import dataclass
 from rich.cells import cell_len, chop_cells
 from rich.console import Console
 from rich.text import Text
-from uniseg.linebreak import line_break_units
 
 stdout = Console(highlight=False)
 stderr = Console(stderr=True, highlight=False)
@@ -50,6 +49,12 @@ def wrap(text: str, width: int) -> list[str]:
 
 
 def _wrap_paragraph(text: str, width: int) -> list[str]:
+    if cell_len(text.rstrip()) <= width:
+        return [text.rstrip()]  # fits: what the breaking below would give, without it
+    # Imported here: most lines fit, and uniseg (with importlib.metadata) costs ~20 ms to
+    # import, a twentieth of `remindkit lint FILE`.
+    from uniseg.linebreak import line_break_units  # noqa: PLC0415
+
     lines: list[str] = []
     current = ""
     for unit in line_break_units(text) if text else ():

@@ -34,7 +34,7 @@ if TYPE_CHECKING:
 MIGRATIONS = Path(__file__).with_name("migrations")
 # The newest migration's revision; a test holds it equal to Alembic's head, so opening a
 # store that is up to date reads one row instead of importing Alembic.
-SCHEMA_HEAD = "0003"
+SCHEMA_HEAD = "0004"
 SQLITE_BUSY_SECONDS = 30.0
 # pg_advisory_lock keys: "rk" + purpose, fixed so every remindkit process agrees.
 MIGRATION_LOCK = 0x726B_0001

@@ -16,6 +16,10 @@ checks that the migrated schema equals this one, so the two cannot drift apart.
 - ``opt_outs``: the first time the outbox heard that a borrower refused a channel (a feed's
   ``opted_out`` column, or the backend), recorded once, whoever heard it: the report counts
   the opt-outs that followed a reminder.
+- ``reach``: per installment × stage × channel (× borrower), the first sent message that
+  mentions it (its key, time, borrower-local day, variant and template), written in the transaction
+  that marks messages sent and never moved by a later one: the outcome report's
+  population, read without joining every sent message with its installments.
 - ``plan_runs``: one row per scheduled plan of the service (its cron slot), so several
   daemons on one store, or one restarted after downtime, plan each slot exactly once.
 
@@ -188,6 +192,27 @@ opt_outs = Table(
     Column("channel", String(16), primary_key=True),
     Column("seen_at", UTCDateTime, nullable=False),
     Column("source", String(16), nullable=False),  # "feed" or "api"
+)
+
+reach = Table(
+    "reach",
+    metadata,
+    # The report reads it by borrower × stage × channel (the primary key's order: on SQLite
+    # the table itself, ``WITHOUT ROWID``) and by installment (the index).
+    # The message's borrower is part of the key: the feed names one per installment, but
+    # messages planned before a feed corrected it keep the borrower they were for.
+    Column("borrower_id", _ID, primary_key=True),
+    Column("stage", String(32), primary_key=True),
+    Column("channel", String(16), primary_key=True),
+    Column("loan_id", _ID, primary_key=True),
+    Column("installment_no", Integer, primary_key=True),
+    Column("message_key", KEY, nullable=False),  # no foreign key: purge rewrites the row
+    Column("sent_at", UTCDateTime, nullable=False),
+    Column("day", Date, nullable=False),  # the borrower-local day of that message
+    Column("variant", String(32), nullable=False),
+    Column("template_id", String(120), nullable=False),
+    Index("ix_reach_installment", "loan_id", "installment_no", "stage", "sent_at", "day"),
+    sqlite_with_rowid=False,
 )
 
 plan_runs = Table(

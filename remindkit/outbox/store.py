@@ -34,6 +34,7 @@ from remindkit.outbox.database import (
     shown_url,
     translated,
 )
+from remindkit.outbox.reach import forget_reach
 from remindkit.outbox.records import OutboxEvent, OutboxMessage
 from remindkit.outbox.schema import events, message_installments, messages
 from remindkit.outbox.states import RESOLVABLE, MessageState, Origin
@@ -379,7 +380,8 @@ class Outbox:
             )
 
     def purge(self, *, before: datetime) -> int:
-        """Delete messages in a final state created before ``before``, with their events."""
+        """Delete messages in a final state created before ``before``, with their events; the
+        reach they held passes to the first remaining sent message of those installments."""
         finals = [state.value for state in MessageState if state.final]
         old = select(messages.c.key).where(
             messages.c.created_at < before, messages.c.state.in_(finals)
@@ -387,6 +389,7 @@ class Outbox:
         with self.transaction() as connection:
             keys = list(connection.execute(old).scalars())
             for batch in chunks(keys):
+                forget_reach(connection, batch)
                 connection.execute(delete(events).where(events.c.message_key.in_(batch)))
                 links = message_installments.c.message_key.in_(batch)
                 connection.execute(delete(message_installments).where(links))

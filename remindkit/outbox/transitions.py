@@ -9,6 +9,10 @@ multi-row ``INSERT`` statements append their events. A message no longer in the 
 state is left alone: a worker that lost its lease, or a message cancelled meanwhile, changes
 nothing.
 
+Messages that become ``sent`` (settled by the dispatcher, a late answer, a person resolving
+an ``unknown``) have their reach written in the same transaction, one more statement for
+the batch (:mod:`remindkit.outbox.reach`).
+
 Why multi-row statements rather than ``executemany``: the driver runs an ``executemany``
 row by row, and the SQLite driver releases the interpreter lock around each row; on the
 dispatcher's store thread, with dozens of send threads wanting the lock, getting it back
@@ -29,9 +33,12 @@ from sqlalchemy import Connection, TextClause, Update, bindparam, case, select, 
 from sqlalchemy.sql import ClauseElement
 
 from remindkit.outbox.database import is_postgresql
+from remindkit.outbox.reach import record_reach
 from remindkit.outbox.schema import events, messages
 from remindkit.outbox.states import MessageState
 from remindkit.outbox.values import Transition, chunks
+
+SENT = MessageState.SENT
 
 
 def apply_moves(
@@ -94,6 +101,7 @@ def _apply_batch(
         if move.key in moved
     ]
     _insert_events(connection, journal)
+    record_reach(connection, [m.key for m in moves if m.to is SENT and m.key in moved])
     return moved
 
 
@@ -132,6 +140,7 @@ def _apply_in_order(
         connection.execute(statement, {f"v_{name}": value for name, value in params.items()})
         journal.append(event_row(move, now, worker=worker, from_state=current[move.key]))
     _insert_events(connection, journal)
+    record_reach(connection, [m.key for m in moves if m.to is SENT and m.key in current])
     return set(current) & {move.key for move in moves}
 
 

@@ -27,9 +27,14 @@ def message_key(
     channel: Channel,
 ) -> str:
     # Length-prefixed fields: unambiguous whatever characters ids contain, and cheaper than
-    # JSON for the tens of thousands of keys a large plan makes.
-    parts = [borrower_id, stage.value, day.isoformat(), channel.value]
-    parts.extend(f"{loan_id}#{number}" for loan_id, number in sorted(installments))
-    payload = "".join(f"{len(part)}:{part}" for part in parts)
+    # JSON for the tens of thousands of keys a large plan makes. The payload is part of
+    # every stored key: it never changes (tests pin known keys).
+    stage_value, day_text, channel_value = stage.value, day.isoformat(), channel.value
+    loans = [f"{loan_id}#{number}" for loan_id, number in sorted(installments)]
+    payload = (
+        f"{len(borrower_id)}:{borrower_id}{len(stage_value)}:{stage_value}"
+        f"{len(day_text)}:{day_text}{len(channel_value)}:{channel_value}"
+        + "".join(f"{len(loan)}:{loan}" for loan in loans)
+    )
     digest = hashlib.sha256(payload.encode("utf-8")).hexdigest()
     return KEY_PREFIX + digest[:_HEX_CHARS]

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from typing import Any
 
@@ -33,8 +33,6 @@ from remindkit.report.queries import (
     Period,
     as_int,
     cells_query,
-    fill_reach_query,
-    reach_rows,
     stages_query,
     states_query,
 )
@@ -66,20 +64,40 @@ def build_report(
     period = Period(since=since, until=until, as_of=require_aware(as_of, "as_of"))
     wanted = sorted(set(shown) | set(range(1, curve_days + 1)))
     with read_snapshot(outbox) as connection:
-        reach_rows.create(connection)
-        connection.execute(fill_reach_query())
-        cell_rows = connection.execute(cells_query(period, wanted)).mappings().all()
-        stage_rows = connection.execute(stages_query(period)).mappings().all()
-        state_rows = connection.execute(states_query(period)).mappings().all()
-        reach_rows.drop(connection)
-    cells = tuple(_cell(row, wanted) for row in cell_rows)
-    not_counted = tuple(_state(row) for row in state_rows)
-    stages, overall = _stages(stage_rows, cells)
+        aggregates = Aggregates(
+            cells=connection.execute(cells_query(period, wanted)).mappings().all(),
+            stages=connection.execute(stages_query(period)).mappings().all(),
+            states=connection.execute(states_query(period)).mappings().all(),
+        )
+    return assemble(aggregates, period, shown, wanted, curve_days)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Aggregates:
+    """What the database returns: one row per cell, per stage (and overall), per state."""
+
+    cells: Sequence[RowMapping]
+    stages: Sequence[RowMapping]
+    states: Sequence[RowMapping]
+
+
+def assemble(
+    aggregates: Aggregates,
+    period: Period,
+    shown: Sequence[int],
+    wanted: Sequence[int],
+    curve_days: int,
+) -> Report:
+    """The report from the aggregates: the cells' windows ``wanted`` (those ``shown`` and
+    the curve's days), the comparisons, the conclusions and the totals."""
+    cells = tuple(_cell(row, wanted) for row in aggregates.cells)
+    not_counted = tuple(_state(row) for row in aggregates.states)
+    stages, overall = _stages(aggregates.stages, cells)
     return Report(
         as_of=period.as_of,
-        since=since,
-        until=until,
-        windows=shown,
+        since=period.since,
+        until=period.until,
+        windows=tuple(shown),
         cells=tuple(_trimmed(cell, shown) for cell in cells),
         comparisons=_comparisons(cells, shown),
         stages=stages,
@@ -106,10 +124,10 @@ def _windows(windows: Sequence[int]) -> tuple[int, ...]:
 
 @contextmanager
 def read_snapshot(outbox: Outbox) -> Iterator[Connection]:
-    """One transaction that sees one state of the outbox and writes only its own temporary
-    table (rolled back at the end). On SQLite a deferred transaction on a connection of its
-    own (WAL: writers go on meanwhile, unlike the outbox's ``BEGIN IMMEDIATE``), sorting in
-    memory; on PostgreSQL ``REPEATABLE READ`` with room for the aggregates in memory."""
+    """One transaction that sees one state of the outbox and writes nothing (rolled back at
+    the end). On SQLite a deferred transaction on a connection of its own (WAL: writers go
+    on meanwhile, unlike the outbox's ``BEGIN IMMEDIATE``), sorting in memory; on
+    PostgreSQL ``REPEATABLE READ`` with room for the aggregates in memory."""
     engine = outbox.engine
     if is_postgresql(engine):
         with translated(engine), engine.connect() as connection:

@@ -1,22 +1,25 @@
 """The report's named queries: every count is aggregated by the database, never in Python.
 
-Written once in SQLAlchemy Core for SQLite and PostgreSQL; the only dialect-specific piece is
-:class:`seconds_between` (a duration in seconds, compiled per dialect). Python only
-reads one row per stage × channel × variant (or per stage, or per state).
+Written once in SQLAlchemy Core for SQLite and PostgreSQL; the dialect-specific pieces are
+:class:`seconds_between` (a duration in seconds) and :class:`first_by` (the value of the
+earliest row), compiled per dialect. Python only reads one row per stage × channel ×
+variant (or per stage, or per state).
 
-The population is built in steps (CTEs), each named for what it holds:
+The population is the stored ``reach`` (:mod:`remindkit.outbox.reach`): per installment ×
+stage × channel, its first sent message, written as messages were sent. The steps, each
+named for what it holds:
 
-``sent``
-    reminders that went out: ``state = 'sent'``, every stage but the thank-you.
-``assigned``
+``reached``
+    the reach of the reminder stages (not the thank-you), with the time each installment
+    was first seen paid.
+``borrowers``
     per borrower × stage × channel: the variant of the borrower's *first* message there
     (sticky variants make it the only one; if weights changed mid-way, the borrower stays
-    with the first, as randomised) and every message sent to them there: what reaching
-    this cohort cost, whatever the day.
-``reach``
-    per installment × stage × channel: its first message (a consolidated message counts each
-    installment once), joined with the borrower's variant, the time it was first seen paid
-    and any later opt-out of that channel.
+    with the first, as randomised), that first time (opt-outs count from it) and the
+    counts over the installments first reached in the period.
+``sent_counts``
+    per borrower × stage × channel: every message sent to them there, whatever the day:
+    what reaching this cohort cost.
 
 Instants are compared as stored (exact on both databases); durations are seconds, exact on
 PostgreSQL and rounded to the millisecond on SQLite, so a payment exactly N days after the
@@ -31,19 +34,12 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import (
-    Column,
-    Date,
     Float,
-    Insert,
-    Integer,
-    MetaData,
     Select,
     String,
-    Table,
     and_,
     case,
     func,
-    insert,
     literal,
     select,
 )
@@ -53,13 +49,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.sql.functions import FunctionElement
 
 from remindkit.models import Stage
-from remindkit.outbox.schema import (
-    UTCDateTime,
-    installments,
-    message_installments,
-    messages,
-    opt_outs,
-)
+from remindkit.outbox.schema import UTCDateTime, installments, messages, opt_outs, reach
 from remindkit.outbox.states import MessageState
 
 DAY_SECONDS = 86_400
@@ -144,152 +134,84 @@ def _count_if(condition: ColumnElement[bool]) -> ColumnElement[int]:
     return func.sum(case((condition, 1), else_=0))
 
 
-def _sent() -> Select[Any]:
-    return select(
-        messages.c.key,
-        messages.c.borrower_id,
-        messages.c.stage,
-        messages.c.channel,
-        messages.c.variant,
-        messages.c.sent_at,
-        messages.c.day,
-        messages.c.delivery_status,
-    ).where(messages.c.state == SENT, messages.c.stage != THANK_YOU)
-
-
-def _assigned(sent: Any) -> Any:
+def _reached() -> Any:
+    """The stored reach of every reminder stage (thank-yous are not reminders), with the
+    time each installment was first seen paid."""
     return (
         select(
-            sent.c.borrower_id,
-            sent.c.stage,
-            sent.c.channel,
-            first_by(sent.c.variant, sent.c.sent_at).label("variant"),
-            func.min(sent.c.sent_at).label("first_at"),
-            func.count().label("messages"),
-            _count_if(sent.c.delivery_status.in_(DELIVERED)).label("delivered"),
-            _count_if(sent.c.delivery_status.is_not(None)).label("receipts"),
-        )
-        .group_by(sent.c.borrower_id, sent.c.stage, sent.c.channel)
-        .cte("assigned")
-    )
-
-
-# The reach, written once per report into a temporary table (each connection has its own):
-# the cells, the stage totals and the curves all read it, instead of joining a million
-# messages with their installments three times.
-reach_rows = Table(
-    "rk_report_reach",
-    MetaData(),
-    Column("loan_id", String(200)),
-    Column("installment_no", Integer),
-    Column("stage", String(32)),
-    Column("channel", String(16)),
-    Column("borrower_id", String(200)),
-    Column("variant", String(32)),  # the borrower's, for this stage and channel
-    Column("messages", Integer),  # sent to the borrower in this stage and channel
-    Column("delivered", Integer),  # … of which a receipt said delivered (or read)
-    Column("receipts", Integer),  # … of which any receipt came back
-    Column("group_first_at", UTCDateTime),  # the borrower's first message there
-    Column("first_at", UTCDateTime),  # the installment's first message there
-    Column("first_day", Date),
-    Column("paid_at", UTCDateTime),
-    Column("opted_out_at", UTCDateTime),  # the channel first seen refused
-    prefixes=["TEMPORARY"],
-)
-
-
-def fill_reach_query() -> Insert:
-    """Per installment × stage × channel: its first sent message (a consolidated message
-    reaches each of its installments once), with the borrower's variant and message count
-    there, the time it was first seen paid and when the channel was first seen refused."""
-    sent = _sent().cte("sent")
-    assigned = _assigned(sent)
-    first = (
-        select(
-            message_installments.c.loan_id,
-            message_installments.c.installment_no,
-            sent.c.stage,
-            sent.c.channel,
-            sent.c.borrower_id,
-            func.min(sent.c.sent_at).label("first_at"),
-            func.min(sent.c.day).label("first_day"),
-        )
-        .join(message_installments, message_installments.c.message_key == sent.c.key)
-        .group_by(
-            message_installments.c.loan_id,
-            message_installments.c.installment_no,
-            sent.c.stage,
-            sent.c.channel,
-            sent.c.borrower_id,
-        )
-        .cte("first_messages")
-    )
-    rows = (
-        select(
-            first.c.loan_id,
-            first.c.installment_no,
-            first.c.stage,
-            first.c.channel,
-            first.c.borrower_id,
-            assigned.c.variant,
-            assigned.c.messages,
-            assigned.c.delivered,
-            assigned.c.receipts,
-            assigned.c.first_at.label("group_first_at"),
-            first.c.first_at,
-            first.c.first_day,
+            reach.c.loan_id,
+            reach.c.installment_no,
+            reach.c.stage,
+            reach.c.channel,
+            reach.c.borrower_id,
+            reach.c.variant,
+            reach.c.sent_at.label("first_at"),
+            reach.c.day.label("first_day"),
             installments.c.paid_at,
-            opt_outs.c.seen_at,
-        )
-        .select_from(first)
-        .join(
-            assigned,
-            and_(
-                assigned.c.borrower_id == first.c.borrower_id,
-                assigned.c.stage == first.c.stage,
-                assigned.c.channel == first.c.channel,
-            ),
         )
         .outerjoin(
             installments,
             and_(
-                installments.c.loan_id == first.c.loan_id,
-                installments.c.installment_no == first.c.installment_no,
+                installments.c.loan_id == reach.c.loan_id,
+                installments.c.installment_no == reach.c.installment_no,
             ),
         )
-        .outerjoin(
-            opt_outs,
-            and_(
-                opt_outs.c.borrower_id == first.c.borrower_id,
-                opt_outs.c.channel == first.c.channel,
-            ),
-        )
+        .where(reach.c.stage != THANK_YOU)
+        .subquery("reached")
     )
-    return insert(reach_rows).from_select([column.name for column in reach_rows.c], rows)
 
 
-def _reach(period: Period) -> Any:
-    reach = reach_rows.c
-    paid_at, seen_at = reach.paid_at, reach.opted_out_at
+def _sent_counts() -> Any:
+    """Per borrower × stage × channel: every reminder sent there (whatever its day: what
+    reaching the borrower cost), and of those the delivered ones and the receipts."""
     return (
         select(
-            reach.stage,
-            reach.channel,
-            reach.variant,
-            reach.borrower_id,
-            reach.messages,
-            reach.delivered,
-            reach.receipts,
-            (paid_at < reach.first_at).label("paid_before"),
-            and_(paid_at >= reach.first_at, paid_at <= period.now).label("repaid"),
-            seconds_between(paid_at, reach.first_at).label("delay"),
-            reach.first_at,
-            case((and_(seen_at >= reach.group_first_at, seen_at <= period.now), 1), else_=0).label(
-                "opted_out"
-            ),
+            messages.c.borrower_id,
+            messages.c.stage,
+            messages.c.channel,
+            func.count().label("messages"),
+            _count_if(messages.c.delivery_status.in_(DELIVERED)).label("delivered"),
+            _count_if(messages.c.delivery_status.is_not(None)).label("receipts"),
         )
-        .where(_in_period(reach.first_day, period))
-        .subquery("reach")
+        .where(messages.c.state == SENT, messages.c.stage != THANK_YOU)
+        .group_by(messages.c.borrower_id, messages.c.stage, messages.c.channel)
+        .subquery("sent_counts")
+    )
+
+
+def _borrowers(period: Period, windows: Sequence[int]) -> Any:
+    """Per borrower × stage × channel reached in the period: the variant of their first
+    message there (over all their installments, as randomised) and, over the installments
+    first reached in the period, the counts the cells add up."""
+    reached = _reached()
+    chosen = _in_period(reached.c.first_day, period)
+    first_at, paid_at = reached.c.first_at, reached.c.paid_at
+    repaid = and_(chosen, paid_at >= first_at, paid_at <= period.now)
+    counts: list[Any] = [
+        _count_if(chosen).label("installments"),
+        _count_if(and_(chosen, paid_at < first_at)).label("paid_before"),
+        _count_if(repaid).label("repaid"),
+    ]
+    delay = seconds_between(paid_at, first_at)
+    for days in windows:
+        matured = and_(chosen, first_at <= period.days_before(days))
+        counts.append(_count_if(matured).label(f"m_{days}"))
+        within = and_(matured, repaid, delay <= float(days * DAY_SECONDS))
+        counts.append(_count_if(within).label(f"y_{days}"))
+    return (
+        select(
+            reached.c.borrower_id,
+            reached.c.stage,
+            reached.c.channel,
+            first_by(reached.c.variant, first_at).label("variant"),
+            func.min(first_at).label("first_at"),
+            *counts,
+        )
+        # In the reach's key order (borrower first): SQLite reads the groups in order, and
+        # sorts elsewhere settle most comparisons on the first column.
+        .group_by(reached.c.borrower_id, reached.c.stage, reached.c.channel)
+        .having(_count_if(chosen) > 0)
+        .subquery("borrowers")
     )
 
 
@@ -299,38 +221,19 @@ def cells_query(period: Period, windows: Sequence[int]) -> Select[Any]:
     days the installments whose window has passed (``matured_N``), those repaid within it
     (``repaid_N``) and the per-borrower sums for the design effect (``mm_N``, ``yy_N``,
     ``my_N``)."""
-    reach = _reach(period)
-    repaid_since = reach.c.repaid
-    per_borrower: list[Any] = [
-        func.count().label("installments"),
-        func.max(reach.c.messages).label("messages"),
-        func.max(reach.c.delivered).label("delivered"),
-        func.max(reach.c.receipts).label("receipts"),
-        _count_if(reach.c.paid_before).label("paid_before"),
-        _count_if(repaid_since).label("repaid"),
-        func.max(reach.c.opted_out).label("opted_out"),
-    ]
-    for days in windows:
-        seconds = float(days * DAY_SECONDS)
-        matured = reach.c.first_at <= period.days_before(days)
-        per_borrower.append(_count_if(matured).label(f"m_{days}"))
-        per_borrower.append(
-            _count_if(and_(matured, repaid_since, reach.c.delay <= seconds)).label(f"y_{days}")
-        )
-    borrowers = (
-        select(reach.c.stage, reach.c.channel, reach.c.variant, *per_borrower)
-        .group_by(reach.c.stage, reach.c.channel, reach.c.variant, reach.c.borrower_id)
-        .subquery("borrowers")
-    )
+    borrowers = _borrowers(period, windows)
+    sent = _sent_counts()
+    seen_at = opt_outs.c.seen_at
+    opted_out = and_(seen_at >= borrowers.c.first_at, seen_at <= period.now)
     totals: list[Any] = [
         func.count().label("borrowers"),
         func.sum(borrowers.c.installments).label("installments"),
-        func.sum(borrowers.c.messages).label("messages"),
-        func.sum(borrowers.c.delivered).label("delivered"),
-        func.sum(borrowers.c.receipts).label("receipts"),
+        func.sum(sent.c.messages).label("messages"),
+        func.sum(sent.c.delivered).label("delivered"),
+        func.sum(sent.c.receipts).label("receipts"),
         func.sum(borrowers.c.paid_before).label("paid_before"),
         func.sum(borrowers.c.repaid).label("repaid"),
-        func.sum(borrowers.c.opted_out).label("opted_out"),
+        _count_if(opted_out).label("opted_out"),
     ]
     for days in windows:
         m, y = borrowers.c[f"m_{days}"], borrowers.c[f"y_{days}"]
@@ -341,28 +244,57 @@ def cells_query(period: Period, windows: Sequence[int]) -> Select[Any]:
             func.sum(y * y).label(f"yy_{days}"),
             func.sum(m * y).label(f"my_{days}"),
         ]
+    group = (borrowers.c.stage, borrowers.c.channel, borrowers.c.variant)
     return (
-        select(borrowers.c.stage, borrowers.c.channel, borrowers.c.variant, *totals)
-        .group_by(borrowers.c.stage, borrowers.c.channel, borrowers.c.variant)
-        .order_by(borrowers.c.stage, borrowers.c.channel, borrowers.c.variant)
+        select(*group, *totals)
+        .select_from(borrowers)
+        .outerjoin(
+            sent,
+            and_(
+                sent.c.borrower_id == borrowers.c.borrower_id,
+                sent.c.stage == borrowers.c.stage,
+                sent.c.channel == borrowers.c.channel,
+            ),
+        )
+        .outerjoin(
+            opt_outs,
+            and_(
+                opt_outs.c.borrower_id == borrowers.c.borrower_id,
+                opt_outs.c.channel == borrowers.c.channel,
+            ),
+        )
+        .group_by(*group)
+        .order_by(*group)
     )
 
 
 def _installment_stages(period: Period) -> Any:
-    """Per installment × stage (all channels together): its first message, in the period."""
-    reach = reach_rows.c
-    return (
+    """Per installment × stage (all channels together) first reached in the period: its
+    borrower, its first message there and when it was first seen paid."""
+    stage_reach = (
         select(
-            reach.loan_id,
-            reach.installment_no,
-            reach.stage,
-            func.min(reach.borrower_id).label("borrower_id"),
-            func.min(reach.first_at).label("first_at"),
-            func.max(reach.paid_at).label("paid_at"),
+            reach.c.loan_id,
+            reach.c.installment_no,
+            reach.c.stage,
+            func.min(reach.c.borrower_id).label("borrower_id"),
+            func.min(reach.c.sent_at).label("first_at"),
         )
-        .group_by(reach.loan_id, reach.installment_no, reach.stage)
-        .having(_in_period(func.min(reach.first_day), period))
-        .cte("stage_reach")
+        .where(reach.c.stage != THANK_YOU)
+        .group_by(reach.c.loan_id, reach.c.installment_no, reach.c.stage)
+        .having(_in_period(func.min(reach.c.day), period))
+        .subquery("stage_reach")
+    )
+    return (
+        select(stage_reach, installments.c.paid_at)
+        .select_from(stage_reach)
+        .outerjoin(
+            installments,
+            and_(
+                installments.c.loan_id == stage_reach.c.loan_id,
+                installments.c.installment_no == stage_reach.c.installment_no,
+            ),
+        )
+        .cte("installment_stages")
     )
 
 
@@ -370,33 +302,48 @@ def _repaid_since(first_at: Any, paid_at: Any, period: Period) -> ColumnElement[
     return and_(paid_at >= first_at, paid_at <= period.now)
 
 
+def _by_borrower(rows: Any, period: Period, *stage: Any) -> Any:
+    """Per borrower (× ``stage``): installments and those repaid since their first message;
+    summed per stage, each borrower counts once without ``COUNT(DISTINCT)``'s sort."""
+    repaid = _repaid_since(rows.c.first_at, rows.c.paid_at, period)
+    return (
+        select(
+            *stage,
+            func.count().label("installments"),
+            _count_if(repaid).label("repaid"),
+        )
+        .group_by(rows.c.borrower_id, *stage)
+        .subquery()
+    )
+
+
 def stages_query(period: Period) -> Select[Any]:
     """Per stage, then once for all stages (``stage`` NULL): borrowers, installments
     reached (each once, whatever the channel) and repaid since their first message there;
     overall, an installment counts once, from its first reminder of any stage."""
-    reach = _installment_stages(period)
+    stages = _installment_stages(period)
+    per_stage = _by_borrower(stages, period, stages.c.stage)
     by_stage = select(
-        reach.c.stage,
-        func.count(func.distinct(reach.c.borrower_id)).label("borrowers"),
-        func.count().label("installments"),
-        _count_if(_repaid_since(reach.c.first_at, reach.c.paid_at, period)).label("repaid"),
-    ).group_by(reach.c.stage)
+        per_stage.c.stage,
+        func.count().label("borrowers"),
+        func.sum(per_stage.c.installments).label("installments"),
+        func.sum(per_stage.c.repaid).label("repaid"),
+    ).group_by(per_stage.c.stage)
     per_installment = (
         select(
-            reach.c.borrower_id,
-            func.min(reach.c.first_at).label("first_at"),
-            func.max(reach.c.paid_at).label("paid_at"),
+            stages.c.borrower_id,
+            func.min(stages.c.first_at).label("first_at"),
+            func.max(stages.c.paid_at).label("paid_at"),
         )
-        .group_by(reach.c.loan_id, reach.c.installment_no, reach.c.borrower_id)
+        .group_by(stages.c.loan_id, stages.c.installment_no, stages.c.borrower_id)
         .subquery("per_installment")
     )
+    everyone = _by_borrower(per_installment, period)
     overall = select(
         literal(None).label("stage"),
-        func.count(func.distinct(per_installment.c.borrower_id)).label("borrowers"),
-        func.count().label("installments"),
-        _count_if(
-            _repaid_since(per_installment.c.first_at, per_installment.c.paid_at, period)
-        ).label("repaid"),
+        func.count().label("borrowers"),
+        func.sum(everyone.c.installments).label("installments"),
+        func.sum(everyone.c.repaid).label("repaid"),
     )
     return by_stage.union_all(overall)  # type: ignore[return-value]
 

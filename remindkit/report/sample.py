@@ -9,8 +9,9 @@ first message there. All of a borrower's installments are paid together (the rea
 clustered case), so the truth is known exactly: the difference of two variants'
 probabilities.
 
-Rows are shaped as the outbox writes them (keys, links, states, times); message texts and
-contexts are placeholders, since the report never reads them.
+Rows are shaped as the outbox writes them (keys, links, states, times, and the reach each
+installment's first message of a stage and channel leaves, as settling would write it);
+message texts and contexts are placeholders, since the report never reads them.
 """
 
 from __future__ import annotations
@@ -27,7 +28,8 @@ from sqlalchemy import Connection, Table
 
 from remindkit.models import Channel, Stage
 from remindkit.outbox.database import is_postgresql
-from remindkit.outbox.schema import installments, message_installments, messages
+from remindkit.outbox.reach import REACH_KEY, REACH_VALUES
+from remindkit.outbox.schema import installments, message_installments, messages, reach
 from remindkit.outbox.states import MessageState, Origin
 from remindkit.outbox.store import Outbox
 from remindkit.outbox.values import chunks
@@ -91,6 +93,7 @@ MESSAGE_COLUMNS = (
 )  # fmt: skip
 LINK_COLUMNS = ("message_key", "loan_id", "installment_no")
 INSTALLMENT_COLUMNS = ("loan_id", "installment_no", "borrower_id", "status", "status_at", "paid_at")
+REACH_COLUMNS = REACH_KEY + REACH_VALUES
 
 
 def fill(outbox: Outbox, experiment: Experiment, *, seed: int, worker: str = "sample") -> Filled:
@@ -98,26 +101,36 @@ def fill(outbox: Outbox, experiment: Experiment, *, seed: int, worker: str = "sa
     rng = random.Random(f"{experiment.name}:{seed}")
     people = list(_borrowers(experiment, rng))
     store = _Stored(postgresql=is_postgresql(outbox.engine))
-    steps = [(step, _step_time(experiment, step)) for step in experiment.steps]
+    timed = ((step, _step_time(experiment, step)) for step in experiment.steps)
+    steps = sorted(timed, key=lambda pair: pair[1])  # the cadence, in time order
     message_rows: list[tuple[Any, ...]] = []
     link_rows: list[tuple[Any, ...]] = []
+    reach_rows: list[tuple[Any, ...]] = []
     for person in people:
         loan_ids = json.dumps(sorted({loan for loan, _ in person.loans}))
+        first: dict[tuple[Stage, Channel], tuple[Any, ...]] = {}
         for step, sent_at in steps:
             if person.paid_at is not None and person.paid_at <= sent_at:
                 break  # paid: the later reminders are cancelled, never sent
             key = _key(f"{person.id}:{step.stage.value}:{step.channel.value}:{step.day}")
             variant = person.variant if step.group == experiment.tested else "a"
             group = f"{step.stage.value}/{step.channel.value}"
-            at = store(sent_at)
+            template = group if variant == "a" else f"{group}.{variant}"
+            at, day = store(sent_at), store(sent_at.date())
             message_rows.append(
                 (key, MessageState.SENT.value, Origin.PLAN.value, person.id, loan_ids,
-                 step.stage.value, group if variant == "a" else f"{group}.{variant}", variant,
-                 step.channel.value, "", store(sent_at.date()), "Asia/Shanghai", at,
-                 store(sent_at + timedelta(hours=10)), at, 1, "sample", "[]", at, worker, at,
-                 at)
+                 step.stage.value, template, variant, step.channel.value, "", day,
+                 "Asia/Shanghai", at, store(sent_at + timedelta(hours=10)), at, 1, "sample", "[]",
+                 at, worker, at, at)
             )  # fmt: skip
             link_rows += [(key, loan, number) for loan, number in person.loans]
+            # A group's first step (in time order) is where it reaches the installments.
+            first.setdefault(step.group, (key, at, day, variant, template))
+        reach_rows += [
+            (person.id, stage.value, channel.value, loan, number, *message)
+            for (stage, channel), message in first.items()
+            for loan, number in person.loans
+        ]
     installment_rows = [
         (loan, number, person.id, "paid" if person.paid_at else "due",
          store(person.paid_at or experiment.start), store(person.paid_at))
@@ -128,6 +141,7 @@ def fill(outbox: Outbox, experiment: Experiment, *, seed: int, worker: str = "sa
         (messages, MESSAGE_COLUMNS, message_rows),
         (message_installments, LINK_COLUMNS, link_rows),
         (installments, INSTALLMENT_COLUMNS, installment_rows),
+        (reach, REACH_COLUMNS, reach_rows),
     ):
         for batch in chunks(rows, ROWS_PER_STATEMENT):
             with outbox.transaction() as connection:

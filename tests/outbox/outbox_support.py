@@ -25,7 +25,7 @@ from remindkit.testing import make_installment
 SERVER = os.environ.get("REMINDKIT_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
 TABLES = (
     "events", "message_installments", "messages", "installments", "contacts", "opt_outs",
-    "plan_runs",
+    "plan_runs", "reach",
 )  # fmt: skip
 
 OutboxFactory = Callable[..., Outbox]

@@ -1,7 +1,8 @@
 """Small outboxes built by hand for the report's counting rules.
 
 Messages enter through ``Outbox.enqueue`` (real keys, links and installments), are moved to
-their final state with the time they went out, and payments go through
+their final state with the time they went out (a sent one's reach written as settling
+writes it), and payments go through
 ``Outbox.record_statuses`` (recorded once, as from a feed or ``Kit.record_status``).
 """
 
@@ -16,6 +17,7 @@ from sqlalchemy import update
 from remindkit.dispatch.recheck import STOP_REASONS
 from remindkit.models import Channel, Stage, Status
 from remindkit.outbox.opt_outs import OptOut, record_opt_outs
+from remindkit.outbox.reach import record_reach
 from remindkit.outbox.schema import messages
 from remindkit.outbox.states import MessageState
 from remindkit.outbox.store import Outbox, StatusUpdate
@@ -57,6 +59,8 @@ class World:
                     delivery_status=receipt,
                 )
             )
+            if state is MessageState.SENT:  # as the store does for a message it marks sent
+                record_reach(connection, [message.key])
         return message.key
 
     def pay(self, loan: str, number: int = 1, *, at: datetime) -> None:

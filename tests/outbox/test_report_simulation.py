@@ -29,7 +29,7 @@ from conftest import KitFactory
 from sqlalchemy import delete
 
 from remindkit.models import Channel, Stage
-from remindkit.outbox.schema import installments, message_installments, messages
+from remindkit.outbox.schema import installments, message_installments, messages, reach
 from remindkit.outbox.states import MessageState
 from remindkit.outbox.store import Outbox
 from remindkit.report import Comparison, Verdict, build_report
@@ -67,7 +67,7 @@ def experiment(
 
 def clear(outbox: Outbox) -> None:
     with outbox.transaction() as connection:
-        for table in (message_installments, messages, installments):
+        for table in (message_installments, messages, installments, reach):
             connection.execute(delete(table))
 
 
