@@ -86,6 +86,8 @@ def _apply_batch(
         group[1].append({"key": move.key, **params})
     moved: set[str] = set()
     guard = (expect[0].value, worker if own else None) if guarded else None
+    if guard is not None and groups and is_postgresql(connection):
+        _lock_in_key_order(connection, keys, guard)
     for (names, _), (exprs, rows) in groups.items():
         moved |= _update_rows(connection, names, exprs, rows, guard)
     if not guarded:
@@ -299,8 +301,32 @@ def _movable(
     if owner is not None:
         query = query.where(messages.c.lease_owner == owner)
     if is_postgresql(connection):
-        query = query.with_for_update()
+        query = query.order_by(messages.c.key).with_for_update()  # see _lock_in_key_order
     return {str(key): str(state) for key, state in connection.execute(query)}
+
+
+def _lock_in_key_order(
+    connection: Connection, keys: list[str], guard: tuple[str, str | None]
+) -> None:
+    """Lock the rows a guarded ``UPDATE`` will change, in key order (PostgreSQL).
+
+    A multi-row ``UPDATE`` locks its rows in whatever order the plan reads them; two
+    transactions locking overlapping rows in different orders can wait for each other (a
+    planner refreshing waiting messages while a dispatcher moves them to ``sending``), and
+    PostgreSQL then aborts one of them. Every writer that locks several messages takes
+    them in key order first, so no such cycle can form.
+    """
+    state, owner = guard
+    statement = _LOCK_OWNED if owner is not None else _LOCK
+    connection.execute(statement, {"keys": keys, "state": state, "owner": owner})
+
+
+_LOCK_WHERE = (
+    messages.c.key.in_(bindparam("keys", expanding=True)),
+    messages.c.state == bindparam("state"),
+)
+_LOCK = select(messages.c.key).where(*_LOCK_WHERE).order_by(messages.c.key).with_for_update()
+_LOCK_OWNED = _LOCK.where(messages.c.lease_owner == bindparam("owner"))
 
 
 def event_row(

@@ -14,6 +14,7 @@ from datetime import datetime
 from pathlib import Path
 
 import pytest
+from daemon_support import kill_leftovers
 from outbox_support import (  # the names below conftest offered first, kept for old imports
     CLOSES,  # noqa: F401
     PLATFORM_TOML,  # noqa: F401
@@ -33,6 +34,12 @@ from remindkit.models import Channel
 from remindkit.outbox.store import Outbox
 from remindkit.providers.base import Provider
 from remindkit.testing import FrozenClock, RecordingProvider, demo_settings
+
+
+@pytest.fixture(autouse=True)
+def _no_daemon_left() -> Iterator[None]:
+    yield
+    kill_leftovers()
 
 
 @pytest.fixture(scope="session")

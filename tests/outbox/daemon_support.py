@@ -18,7 +18,7 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from conftest import PLATFORM_TOML
+from outbox_support import PLATFORM_TOML
 
 REMINDKIT = [sys.executable, "-m", "remindkit"]
 FEED_HEADER = [
@@ -106,13 +106,29 @@ stop_seconds = 20
     )
 
 
+# Every daemon a test started; the outbox conftest kills those still running after it, so a
+# failed test never leaves daemons behind (working on, against a dropped database).
+STARTED: list[subprocess.Popen[bytes]] = []
+
+
 def start_daemon(config: Path, feed: Path, log: Path) -> subprocess.Popen[bytes]:
     with log.open("ab") as handle:
-        return subprocess.Popen(
+        process = subprocess.Popen(
             [*REMINDKIT, "run", "--config", str(config), "--feed", str(feed)],
             stdout=subprocess.DEVNULL,
             stderr=handle,
         )
+    STARTED.append(process)
+    return process
+
+
+def kill_leftovers() -> None:
+    """Kill the daemons started and not stopped (a test failed on the way)."""
+    while STARTED:
+        process = STARTED.pop()
+        if process.poll() is None:
+            process.kill()
+            process.wait(timeout=30)
 
 
 def wait_for(check: Callable[[], bool], what: str, timeout: float = 60.0) -> None:
