@@ -33,7 +33,7 @@ from remindkit.parse import (
     parse_field,
     parse_installment,
 )
-from remindkit.phones import CN_MOBILE, normalise_phone
+from remindkit.phones import mobile_heads, normalise_phone
 
 # status, segment, due date, time zone → does the caller want this row's values? (Asked
 # once per distinct answer: it must depend on its arguments alone.)
@@ -113,6 +113,7 @@ class ColumnParser:
         self._small_of = itemgetter(*(where[name] for name in _SMALL))
         self._small: dict[tuple[str, ...], tuple[Any, ...]] = {}
         self._dates, self._numbers = self._caches["due_date"], self._caches["installment_no"]
+        self._mobile_heads = mobile_heads()
 
     def parse(self, values: list[str]) -> Installment | None:
         """The row's installment; ``None`` when it is valid but not wanted.
@@ -146,11 +147,13 @@ class ColumnParser:
         small = self._small.get(raws := self._small_of(values))
         if small is None:
             small = self._small_fields(raws)
-        status, segment, timezone, gender, opted_out, product, hardship = small
-        dates, numbers = self._dates, self._numbers
-        due = dates.get(raw := values[at_due], miss)
-        if due is miss:
-            due = seen("due_date", raw)
+        status, segment, timezone, gender, opted_out, product, hardship, dues = small
+        # The due date and wanted's answer, per spelling of the date under these columns.
+        known = dues.get(raw := values[at_due])
+        if known is None:
+            known = self._due_and_answer(dues, raw, (status, segment, timezone))
+        due, wanted = known
+        numbers = self._numbers
         number = numbers.get(raw := values[at_number], miss)
         if number is miss:
             number = seen("installment_no", raw)
@@ -173,7 +176,7 @@ class ColumnParser:
             borrower_id, loan_id = _text(borrower_id), _text(loan_id)
         name = _text(values[at_name])
         raw = values[at_phone]
-        if len(raw) == 11 and raw[0] == "1" and raw.isdecimal() and CN_MOBILE.fullmatch(raw):
+        if len(raw) == 11 and raw[:5] in self._mobile_heads and raw.isdecimal() and raw.isascii():
             phone: str | None = "+86" + raw  # normalise_phone's answer for 13812345678
         else:
             phone = normalise_phone(raw.strip()) if raw else None
@@ -187,10 +190,6 @@ class ColumnParser:
             amount_due = None  # the usual "1234.50": made a Decimal only if wanted
         else:
             amount_due = parse_amount(amount)
-        key = (status, segment, due, timezone)
-        wanted = self._answers.get(key)
-        if wanted is None:
-            wanted = self._is_wanted(key)
         if not wanted:
             return None
         borrower = Borrower(
@@ -222,10 +221,24 @@ class ColumnParser:
         for name, raw in zip(_SMALL, raws, strict=True):
             value = self._caches[name].get(raw, _MISS)
             parsed.append(self._first_seen(name, raw) if value is _MISS else value)
-        small = tuple(parsed)
+        small = (*parsed, {})  # + the due dates seen under this combination (_parse)
         if len(self._small) < JOINT_LIMIT:
             self._small[raws] = small
         return small
+
+    def _due_and_answer(
+        self, dues: dict[str, tuple[date, bool]], raw: str, small: tuple[Status, str | None, str]
+    ) -> tuple[date, bool]:
+        """A due date spelled ``raw`` (raises FieldError if it is not one) and whether a row
+        with it and these small columns is wanted, remembered in ``dues``."""
+        due = self._dates.get(raw, _MISS)
+        if due is _MISS:
+            due = self._first_seen("due_date", raw)
+        status, segment, timezone = small
+        known = (due, self._is_wanted((status, segment, due, timezone)))
+        if len(dues) < CACHE_LIMIT:
+            dues[raw] = known
+        return known
 
     def _first_seen(self, name: str, raw: str) -> Any:
         parsed = parse_field(name, raw)  # a FieldError sends the row the slow way

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from functools import lru_cache
+from functools import cache, lru_cache
 
 import phonenumbers
 
@@ -22,6 +22,24 @@ def _cn_mobile_pattern() -> str:
 # phonenumbers' own CN metadata instead of a full parse per row (a full parse costs ~30 µs).
 # ASCII: \d would accept full-width and Arabic-Indic digits into an E.164 number.
 CN_MOBILE = re.compile(_cn_mobile_pattern(), re.ASCII)
+# CN_MOBILE's alternatives each constrain at most the first five digits, then take any
+# digits to eleven (a test holds this for the metadata installed).
+_HEAD = 5
+
+
+@cache
+def mobile_heads() -> frozenset[str]:
+    """The first five digits of every valid mainland mobile number: an 11-digit ASCII number
+    is one (CN_MOBILE matches it) exactly when its first five digits are here. Cheaper than
+    the pattern for the millions of numbers a feed holds."""
+    tail = "0" * (11 - _HEAD)
+    return frozenset(
+        head
+        for head in (f"1{n:0{_HEAD - 1}d}" for n in range(10 ** (_HEAD - 1)))
+        if CN_MOBILE.fullmatch(head + tail)
+    )
+
+
 _CN_DIGITS = re.compile(r"(?:\+?86)?(1\d{9,10})", re.ASCII)
 
 

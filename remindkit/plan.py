@@ -33,7 +33,7 @@ from remindkit.feed import FeedFile, FeedItem, RejectedRow
 from remindkit.models import Channel, Installment, Stage, Status, require_aware
 from remindkit.policy.cadence import Cadence
 from remindkit.policy.calendar import HolidayCalendar
-from remindkit.policy.caps import Caps, SlotRequest, apply_caps
+from remindkit.policy.caps import Caps, SlotRequest, apply_caps, place_alone
 from remindkit.policy.consolidate import Candidate, Draft, consolidate
 from remindkit.policy.decision import Decision, MessageStatus, Reason, join_notes
 from remindkit.policy.horizon import HitFinder, Horizon
@@ -373,7 +373,15 @@ class _Run:
                 self.warn(f"unknown segment {segment!r}: its rows use the default cadence profile")
         return name
 
+    # The usual borrower (one kept row, one reminder step in the horizon) is planned without
+    # the merging and ranking machinery, to the same message; a test plans with it off.
+    lone_fast_path = True
+
     def _plan_borrower(self, kept: list[_Kept]) -> list[PlannedMessage]:
+        if len(kept) == 1 and self.lone_fast_path:
+            item, hits = kept[0]
+            if len(hits) == 1 and not isinstance(hits[0], NoticeHit):
+                return [self._lone_message(item, hits[0])]
         kept = self._unique(kept)
         timezone = kept[0][0].borrower.timezone
         if any(item.borrower.timezone != timezone for item, _ in kept):
@@ -443,6 +451,30 @@ class _Run:
             note=hit.note,
             reason=choice.reason,
         )
+
+    def _lone_message(self, item: Installment, hit: Hit) -> PlannedMessage:
+        """The message of a borrower whose only kept row has one reminder step: what
+        candidate → consolidate → caps give for a single message, without building them."""
+        timezone = item.borrower.timezone
+        choice = choose_channel(hit.step.channels, item.borrower)
+        window = self.planner.window
+        draft = Draft(
+            borrower_id=item.borrower.id,
+            installments=(item,),
+            day=hit.day,
+            stage=stage_of(item, (hit.day - item.due_date).days),
+            channel=choice.channel,
+            fallbacks=choice.fallbacks,
+            wanted=local_time(hit.day, window.fit(hit.step.send_time), timezone),
+            note=hit.note,
+            reason=choice.reason,
+        )
+        draft, template_id = self._templated(draft)
+        closes = window.closes(draft.day, timezone)
+        if draft.reason is not None:
+            return _message(draft, template_id, None, closes)
+        decision = place_alone(max(draft.wanted, self.horizon.at), closes, self.planner.caps)
+        return _message(draft, template_id, decision, closes)
 
     def _templated(self, draft: Draft) -> _Templated:
         """The draft with its template id; a missing template suppresses it before the caps."""

@@ -188,3 +188,20 @@ def test_numeric_ids_from_json_become_text() -> None:
     item = parsed(loan_id=12345, borrower_id=77)
     assert item.loan_id == "12345"
     assert item.borrower.id == "77"
+
+
+def test_the_mobile_heads_answer_as_the_pattern_does() -> None:
+    # The feed reader checks 11-digit numbers by their first five digits (columns.py): that
+    # must give the pattern's answer for every number, whatever tail follows.
+    import random
+
+    from remindkit.phones import CN_MOBILE, mobile_heads
+
+    heads = mobile_heads()
+    rng = random.Random(11)
+    numbers = [f"1{n:04d}" + f"{rng.randrange(10**6):06d}" for n in range(10**4)]
+    numbers += [f"1{n:04d}{tail}" for n in range(10**4) for tail in ("000000", "999999", "555555")]
+    for number in numbers:
+        assert (number[:5] in heads) == bool(CN_MOBILE.fullmatch(number)), number
+    assert "13800" in heads
+    assert "10000" not in heads

@@ -26,8 +26,9 @@ from remindkit.config import (
 )
 from remindkit.feed import FeedItem, RejectedRow
 from remindkit.models import Borrower, Channel, Gender, Installment, Stage, Status, zone_for
-from remindkit.plan import Plan, PlannedMessage, Planner, _plan_order
+from remindkit.plan import Plan, PlannedMessage, Planner, _plan_order, _Run
 from remindkit.policy.calendar import HolidayCalendar
+from remindkit.render import TemplateCatalog, shipped_templates_dir
 from remindkit.testing import make_installment
 
 ZONES = (
@@ -394,6 +395,21 @@ def test_streaming_and_spilling_give_the_plan_held_in_memory(
     in_order = Planner(config).plan(_arranged(feed, "sorted", rng), at=at, days=days)
     assert {m.key for m in in_order.messages} == {m.key for m in reference.messages}
     assert in_order.warnings == reference.warnings
+
+
+@PROPERTY_SETTINGS
+@given(cases(), st.data(), st.booleans())
+def test_the_lone_message_shortcut_plans_what_the_general_path_plans(
+    case: tuple[Settings, datetime, int, list[Installment]], data: st.DataObject, templates: bool
+) -> None:
+    config, at, days, _ = case
+    feed = data.draw(rich_feeds(at.date()))
+    catalog = TemplateCatalog(shipped_templates_dir()) if templates else None
+    shortcut = Planner(config, catalog=catalog).plan(feed, at=at, days=days)
+    with patch.object(_Run, "lone_fast_path", False):
+        general = Planner(config, catalog=catalog).plan(feed, at=at, days=days)
+    assert shortcut == general
+    assert shortcut.to_json() == general.to_json()  # send times in the same zone too
 
 
 def test_a_stream_tells_rejected_rows_and_warnings_only_once_exhausted() -> None:

@@ -19,8 +19,6 @@ from datetime import UTC, datetime, timedelta
 from remindkit.models import require_aware
 from remindkit.policy.decision import Decision, Reason
 
-_NONE_PLACED: Counter[tuple[str, int]] = Counter()  # read, never updated
-
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Caps:
@@ -53,7 +51,8 @@ class SlotRequest:
 def apply_caps(requests: Sequence[SlotRequest], caps: Caps) -> list[Decision]:
     """A decision per request, in the order given; requests are one borrower's local day."""
     if len(requests) == 1:  # most borrowers have one message a day: nothing to rank
-        return [_place(requests[0], [], _NONE_PLACED, caps)]
+        only = requests[0]
+        return [place_alone(only.earliest, only.closes, caps, installments=bool(only.installments))]
     decisions: dict[int, Decision] = {}
     placed: list[datetime] = []
     per_installment: Counter[tuple[str, int]] = Counter()
@@ -66,6 +65,20 @@ def apply_caps(requests: Sequence[SlotRequest], caps: Caps) -> list[Decision]:
             per_installment.update(request.installments)
         decisions[index] = decision
     return [decisions[i] for i in range(len(requests))]
+
+
+def place_alone(
+    earliest: datetime, closes: datetime, caps: Caps, *, installments: bool = True
+) -> Decision:
+    """The decision for a borrower's only message of the day (``installments``: it is about
+    some): what :func:`apply_caps` gives one request, without a :class:`SlotRequest`."""
+    if earliest >= closes:
+        return Decision.suppress(Reason.WINDOW_CLOSED)
+    # Nothing placed yet: only a cap of 0 refuses.
+    if caps.per_borrower_per_day <= 0 or (installments and caps.per_installment_per_day <= 0):
+        return Decision.suppress(Reason.FREQUENCY_CAP)
+    # The first message of the day goes when it asks, in the borrower's zone (the window's).
+    return Decision.send(earliest.astimezone(closes.tzinfo))
 
 
 def _place(

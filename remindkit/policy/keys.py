@@ -29,11 +29,13 @@ def message_key(
     # Length-prefixed fields: unambiguous whatever characters ids contain, and cheaper than
     # JSON for the tens of thousands of keys a large plan makes. The payload is part of
     # every stored key: it never changes (tests pin known keys).
-    stage_value, day_text, channel_value = stage.value, day.isoformat(), channel.value
+    # Stage and Channel are StrEnums: the members format, and measure, as their values
+    # (cheaper than ``.value``, a property).
+    day_text = day.isoformat()
     loans = [f"{loan_id}#{number}" for loan_id, number in sorted(installments)]
     payload = (
-        f"{len(borrower_id)}:{borrower_id}{len(stage_value)}:{stage_value}"
-        f"{len(day_text)}:{day_text}{len(channel_value)}:{channel_value}"
+        f"{len(borrower_id)}:{borrower_id}{len(stage)}:{stage}"
+        f"{len(day_text)}:{day_text}{len(channel)}:{channel}"
         + "".join(f"{len(loan)}:{loan}" for loan in loans)
     )
     digest = hashlib.sha256(payload.encode("utf-8")).hexdigest()

@@ -56,4 +56,4 @@ def severity(stage: Stage) -> int:
 
 def template_group(stage: Stage, channel: Channel) -> str:
     """The template id without a variant: ``overdue_early/sms``."""
-    return f"{stage.value}/{channel.value}"
+    return f"{stage}/{channel}"  # StrEnums: their values
