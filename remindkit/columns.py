@@ -59,6 +59,7 @@ _CACHED = (
 
 
 _MISS = object()
+_NO_EXTRA = extra_fields({})  # a feed of only SPEC §3 columns: every row's (empty) extra
 
 
 _POSITIONS = (
@@ -249,7 +250,7 @@ class ColumnParser:
 
     def _extra(self, values: list[str]) -> Mapping[str, str]:
         if not self._has_extra:
-            return extra_fields({})
+            return _NO_EXTRA
         return extra_fields(dict(zip(self.header, values)))  # noqa: B905 - see parse()
 
 
