@@ -38,7 +38,7 @@ from remindkit.policy.consolidate import Candidate, Draft, consolidate
 from remindkit.policy.decision import Decision, MessageStatus, Reason, join_notes
 from remindkit.policy.horizon import HitFinder, Horizon
 from remindkit.policy.notices import NoticeHit, as_notice, notice_key, notice_step
-from remindkit.policy.rules import REMINDABLE, choose_channel
+from remindkit.policy.rules import REMINDABLE, ChannelChoice, choose_channel
 from remindkit.policy.schedule import (
     Hit,
     OverdueOnWorkdays,
@@ -437,10 +437,7 @@ class _Run:
         return unique
 
     def _candidate(self, item: Installment, hit: Hit, timezone: str) -> Candidate:
-        days_past_due = (hit.day - item.due_date).days
-        stage = hit.stage if isinstance(hit, NoticeHit) else stage_of(item, days_past_due)
-        choice = choose_channel(hit.step.channels, item.borrower)
-        wanted = local_time(hit.day, self.planner.window.fit(hit.step.send_time), timezone)
+        stage, choice, wanted = self._step(item, hit, timezone)
         return Candidate(
             installment=item,
             day=hit.day,
@@ -452,25 +449,34 @@ class _Run:
             reason=choice.reason,
         )
 
+    def _step(
+        self, item: Installment, hit: Hit, timezone: str
+    ) -> tuple[Stage, ChannelChoice, datetime]:
+        """The stage, channel choice and wanted time of one installment's step."""
+        days_past_due = (hit.day - item.due_date).days
+        stage = hit.stage if isinstance(hit, NoticeHit) else stage_of(item, days_past_due)
+        choice = choose_channel(hit.step.channels, item.borrower)
+        wanted = local_time(hit.day, self.planner.window.fit(hit.step.send_time), timezone)
+        return stage, choice, wanted
+
     def _lone_message(self, item: Installment, hit: Hit) -> PlannedMessage:
         """The message of a borrower whose only kept row has one reminder step: what
-        candidate → consolidate → caps give for a single message, without building them."""
+        consolidation and the caps give a single candidate, without their machinery."""
         timezone = item.borrower.timezone
-        choice = choose_channel(hit.step.channels, item.borrower)
-        window = self.planner.window
-        draft = Draft(
+        stage, choice, wanted = self._step(item, hit, timezone)
+        draft = Draft(  # consolidate's draft of a lone candidate
             borrower_id=item.borrower.id,
             installments=(item,),
             day=hit.day,
-            stage=stage_of(item, (hit.day - item.due_date).days),
+            stage=stage,
             channel=choice.channel,
             fallbacks=choice.fallbacks,
-            wanted=local_time(hit.day, window.fit(hit.step.send_time), timezone),
+            wanted=wanted,
             note=hit.note,
             reason=choice.reason,
         )
         draft, template_id = self._templated(draft)
-        closes = window.closes(draft.day, timezone)
+        closes = self.planner.window.closes(draft.day, timezone)
         if draft.reason is not None:
             return _message(draft, template_id, None, closes)
         decision = place_alone(max(draft.wanted, self.horizon.at), closes, self.planner.caps)
