@@ -108,31 +108,53 @@ class BorrowerRows:
 
 
 class LoanOwners:
-    """The borrowers each loan id appears under, bounded in memory like :class:`BorrowerRows`."""
+    """The borrowers each loan id appears under, bounded in memory like :class:`BorrowerRows`.
+
+    In memory a loan keeps its first borrower, and only a loan met under another one keeps
+    the others: nothing is sorted unless rows went to disk, where the (loan, borrower)
+    pairs are written in sorted runs and merged.
+    """
 
     def __init__(self, limit: int, directory: Path | None = None) -> None:
         self.limit = limit
-        self._pairs: set[tuple[str, str]] = set()
+        self._first: dict[str, str] = {}
+        self._others: dict[str, set[str]] = {}
+        self._extra = 0  # borrowers held in _others
         self._spill = RowSpill[tuple[str, str]](directory)
 
     def add(self, loan_id: str, borrower_id: str) -> None:
-        self._pairs.add((loan_id, borrower_id))
-        if len(self._pairs) >= self.limit:
-            self._spill.write(sorted(self._pairs))
-            self._pairs = set()
+        first = self._first.setdefault(loan_id, borrower_id)
+        if first is not borrower_id and first != borrower_id:
+            others = self._others.setdefault(loan_id, set())
+            if borrower_id in others:
+                return
+            others.add(borrower_id)
+            self._extra += 1
+        if len(self._first) + self._extra >= self.limit:
+            self._spill.write(sorted(self._pairs()))
+            self._first, self._others, self._extra = {}, {}, 0
 
     def shared(self) -> Iterator[tuple[str, list[str]]]:
         """(loan id, its borrowers in id order) for every loan under several borrowers."""
-        held = sorted(self._pairs)
-        pairs = heapq.merge(held, self._spill.merged()) if self._spill.rows else iter(held)
+        if not self._spill.rows:
+            for loan_id in sorted(self._others):
+                yield loan_id, sorted({self._first[loan_id], *self._others[loan_id]})
+            return
+        pairs = heapq.merge(sorted(self._pairs()), self._spill.merged())
         for loan_id, group in groupby(pairs, key=itemgetter(0)):
             borrowers = sorted({borrower for _, borrower in group})
             if len(borrowers) > 1:
                 yield loan_id, borrowers
 
     def close(self) -> None:
-        self._pairs = set()
+        self._first, self._others, self._extra = {}, {}, 0
         self._spill.close()
+
+    def _pairs(self) -> Iterator[tuple[str, str]]:
+        yield from self._first.items()
+        for loan_id, others in self._others.items():
+            for borrower_id in others:
+                yield loan_id, borrower_id
 
 
 class RowSpill(Generic[R]):
