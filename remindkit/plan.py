@@ -25,7 +25,7 @@ from collections.abc import Callable, Generator, Iterable, Iterator
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, TypedDict
 
 from remindkit.config import Settings
 from remindkit.errors import TemplateError
@@ -38,7 +38,7 @@ from remindkit.policy.consolidate import Candidate, Draft, consolidate
 from remindkit.policy.decision import Decision, MessageStatus, Reason, join_notes
 from remindkit.policy.horizon import HitFinder, Horizon
 from remindkit.policy.notices import NoticeHit, as_notice, notice_key, notice_step
-from remindkit.policy.rules import REMINDABLE, ChannelChoice, choose_channel
+from remindkit.policy.rules import REMINDABLE, choose_channel
 from remindkit.policy.schedule import (
     Hit,
     OverdueOnWorkdays,
@@ -273,6 +273,20 @@ def _plan_order(message: PlannedMessage) -> tuple[object, ...]:
 
 
 _Kept = tuple[Installment, tuple[Hit, ...]]
+
+
+class _StepFields(TypedDict):
+    """The fields a step gives a candidate (and a lone candidate's draft)."""
+
+    day: date
+    stage: Stage
+    channel: Channel
+    fallbacks: tuple[Channel, ...]
+    wanted: datetime
+    note: str | None
+    reason: Reason | None
+
+
 _Templated = tuple[Draft, str]
 _HitKey = tuple[str | None, date, str]
 
@@ -437,44 +451,29 @@ class _Run:
         return unique
 
     def _candidate(self, item: Installment, hit: Hit, timezone: str) -> Candidate:
-        stage, choice, wanted = self._step(item, hit, timezone)
-        return Candidate(
-            installment=item,
-            day=hit.day,
-            stage=stage,
-            channel=choice.channel,
-            fallbacks=choice.fallbacks,
-            wanted=wanted,
-            note=hit.note,
-            reason=choice.reason,
-        )
+        return Candidate(installment=item, **self._step(item, hit, timezone))
 
-    def _step(
-        self, item: Installment, hit: Hit, timezone: str
-    ) -> tuple[Stage, ChannelChoice, datetime]:
-        """The stage, channel choice and wanted time of one installment's step."""
+    def _step(self, item: Installment, hit: Hit, timezone: str) -> _StepFields:
+        """What one installment's step says: its day, stage, channel choice, wanted time."""
         days_past_due = (hit.day - item.due_date).days
-        stage = hit.stage if isinstance(hit, NoticeHit) else stage_of(item, days_past_due)
         choice = choose_channel(hit.step.channels, item.borrower)
-        wanted = local_time(hit.day, self.planner.window.fit(hit.step.send_time), timezone)
-        return stage, choice, wanted
+        return {
+            "day": hit.day,
+            "stage": hit.stage if isinstance(hit, NoticeHit) else stage_of(item, days_past_due),
+            "channel": choice.channel,
+            "fallbacks": choice.fallbacks,
+            "wanted": local_time(hit.day, self.planner.window.fit(hit.step.send_time), timezone),
+            "note": hit.note,
+            "reason": choice.reason,
+        }
 
     def _lone_message(self, item: Installment, hit: Hit) -> PlannedMessage:
         """The message of a borrower whose only kept row has one reminder step: what
         consolidation and the caps give a single candidate, without their machinery."""
         timezone = item.borrower.timezone
-        stage, choice, wanted = self._step(item, hit, timezone)
-        draft = Draft(  # consolidate's draft of a lone candidate
-            borrower_id=item.borrower.id,
-            installments=(item,),
-            day=hit.day,
-            stage=stage,
-            channel=choice.channel,
-            fallbacks=choice.fallbacks,
-            wanted=wanted,
-            note=hit.note,
-            reason=choice.reason,
-        )
+        # consolidate's draft of a lone candidate
+        fields = self._step(item, hit, timezone)
+        draft = Draft(borrower_id=item.borrower.id, installments=(item,), **fields)
         draft, template_id = self._templated(draft)
         closes = self.planner.window.closes(draft.day, timezone)
         if draft.reason is not None:
