@@ -471,7 +471,7 @@ class _Run:
         """The message of a borrower whose only kept row has one reminder step: what
         consolidation and the caps give a single candidate, without their machinery."""
         timezone = item.borrower.timezone
-        # consolidate's draft of a lone candidate
+        # The draft consolidate makes of a lone candidate.
         fields = self._step(item, hit, timezone)
         draft = Draft(borrower_id=item.borrower.id, installments=(item,), **fields)
         draft, template_id = self._templated(draft)

@@ -124,7 +124,7 @@ class LoanOwners:
 
     def add(self, loan_id: str, borrower_id: str) -> None:
         first = self._first.setdefault(loan_id, borrower_id)
-        if first is not borrower_id and first != borrower_id:
+        if first != borrower_id:
             others = self._others.setdefault(loan_id, set())
             if borrower_id in others:
                 return

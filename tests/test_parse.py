@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 from datetime import date
 from decimal import Decimal
 
@@ -16,6 +17,7 @@ from remindkit.parse import (
     parse_installment,
     section_label,
 )
+from remindkit.phones import CN_MOBILE, mobile_heads
 
 ROW = {
     "loan_id": "HM20260001",
@@ -193,10 +195,6 @@ def test_numeric_ids_from_json_become_text() -> None:
 def test_the_mobile_heads_answer_as_the_pattern_does() -> None:
     # The feed reader checks 11-digit numbers by their first five digits (columns.py): that
     # must give the pattern's answer for every number, whatever tail follows.
-    import random
-
-    from remindkit.phones import CN_MOBILE, mobile_heads
-
     heads = mobile_heads()
     rng = random.Random(11)
     numbers = [f"1{n:04d}" + f"{rng.randrange(10**6):06d}" for n in range(10**4)]

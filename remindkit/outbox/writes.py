@@ -13,6 +13,7 @@ import json
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from functools import lru_cache
+from operator import attrgetter
 from typing import Any
 
 from sqlalchemy import Connection, Table, bindparam, func, update
@@ -58,7 +59,7 @@ def enqueue_batch(
         bulk_insert(connection, messages, MESSAGE_COLUMNS, rows)
         bulk_insert(connection, message_installments, LINK_COLUMNS, link_rows(fresh))
     # In key order, the order every writer locks several messages in (see transitions).
-    stale = sorted((message for message in batch if message.key in known), key=_key)
+    stale = sorted((message for message in batch if message.key in known), key=attrgetter("key"))
     if stale:
         # A message still waiting gets the feed's fresher view of its installments (a new
         # phone number); one that moved on is never touched.
@@ -77,10 +78,6 @@ def enqueue_batch(
         already_known=len(stale),
         suppressed=sum(1 for m in fresh if not m.planned),
     )
-
-
-def _key(message: PlannedMessage) -> str:
-    return message.key
 
 
 def insert_message(

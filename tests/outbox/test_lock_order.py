@@ -2,10 +2,9 @@
 them never wait for each other in a cycle (a deadlock aborts one: its messages then wait
 for their lease to expire).
 
-The planner refreshes the rows of messages still waiting (``enqueue`` of known keys) and
-cancels those of paid installments, while a dispatcher moves its claimed rows to
-``sending`` and back: here both run at once over the same rows, in opposite orders, many
-times over."""
+The planner refreshes the rows of messages still waiting (``enqueue`` of known keys) while
+a dispatcher moves its claimed rows to ``sending`` and back: here both run at once over the
+same rows, in opposite orders, many times over."""
 
 from __future__ import annotations
 
