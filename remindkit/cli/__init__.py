@@ -7,6 +7,7 @@ command named on the command line, and that module its heavy libraries.
 
 from __future__ import annotations
 
+import gc
 import sys
 from collections.abc import Sequence
 from importlib import import_module
@@ -56,4 +57,9 @@ def _register(args: Sequence[str] | None = None) -> None:
 def main() -> None:
     _register(sys.argv[1:])
     # usage.run, not a bare name: the ``run`` command's module is remindkit.cli.run.
-    usage.run(app)  # one-line usage errors (exit 2) and readable --help labels for every command
+    try:
+        usage.run(app)  # one-line usage errors (exit 2), readable --help labels for every command
+    finally:
+        # The process ends here: leave its objects to the operating system. The collector's
+        # last pass at exit would walk every object the command loaded (~5 % of a lint).
+        gc.freeze()
