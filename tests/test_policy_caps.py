@@ -1,10 +1,13 @@
+from collections import Counter
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
-from remindkit.policy.caps import Caps, SlotRequest, apply_caps
+from remindkit.policy.caps import Caps, SlotRequest, _place, apply_caps, place_alone
 from remindkit.policy.decision import Decision, MessageStatus
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -105,3 +108,42 @@ def test_send_times_are_given_in_the_zone_of_the_window() -> None:
         "2026-12-01T13:07:00+06:00",
         "2026-12-01T15:07:00+06:00",
     ]
+
+
+_ZONES = [ZoneInfo(name) for name in ("Asia/Shanghai", "Asia/Urumqi", "America/New_York")] + [UTC]
+# Hypothesis takes naive bounds and attaches the zones itself.
+_INSTANTS = st.datetimes(
+    min_value=datetime(2026, 1, 1),  # noqa: DTZ001
+    max_value=datetime(2027, 1, 1),  # noqa: DTZ001
+    timezones=st.sampled_from(_ZONES),
+)
+
+
+@given(
+    earliest=_INSTANTS,
+    closes=_INSTANTS,
+    per_installment=st.integers(0, 2),
+    per_borrower=st.integers(0, 2),
+    installments=st.booleans(),
+)
+def test_a_lone_message_is_placed_as_the_general_path_places_it(
+    earliest: datetime,
+    closes: datetime,
+    per_installment: int,
+    per_borrower: int,
+    installments: bool,
+) -> None:
+    # The planner's shortcut for a borrower's only message of the day: the same decision as
+    # the general placement with nothing placed yet, its send time in the same zone (the
+    # window's, whatever zone ``earliest`` came in: the planning time may be in UTC).
+    caps = Caps(per_installment_per_day=per_installment, per_borrower_per_day=per_borrower)
+    request = SlotRequest(
+        earliest=earliest, closes=closes, installments=(("L1", 1),) if installments else ()
+    )
+    alone = place_alone(earliest, closes, caps, installments=installments)
+    general = _place(request, [], Counter(), caps)
+    assert alone == general
+    assert (alone.send_at and alone.send_at.isoformat()) == (
+        general.send_at and general.send_at.isoformat()
+    )
+    assert apply_caps([request], caps) == [alone]
