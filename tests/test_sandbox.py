@@ -24,7 +24,8 @@ from remindkit.errors import (
 )
 from remindkit.models import Installment, Platform
 from remindkit.render import MessageContext, Renderer, TemplateCatalog
-from remindkit.render.sandbox import Violation, build_environment, check_template
+from remindkit.render.budget import MAX_NESTING
+from remindkit.render.sandbox import Violation, build_environment, check_template, deepest
 
 TemplatesFactory = Callable[..., Path]
 InstallmentFactory = Callable[..., Installment]
@@ -293,6 +294,35 @@ def test_endless_recursion_is_stopped(
     error = refused(tmp_templates, platform, installment(), body)
     assert isinstance(error, TemplateBudgetError)
     assert error.budget in ("loop steps", "nesting")
+
+
+def test_nesting_past_the_budget_is_refused_before_it_compiles(
+    tmp_templates: TemplatesFactory, platform: Platform, installment: InstallmentFactory
+) -> None:
+    # Jinja's optimizer is quadratic in an expression's depth: 300 chained filters took
+    # ~0.6 s to compile before Python refused them. The budget refuses them first, on the
+    # line of the deepest node.
+    chain = "{{ borrower.name" + "|trim" * 300 + " }}"
+    error = refused(tmp_templates, platform, installment(), "好\n\n" + chain)
+    assert isinstance(error, TemplateBudgetError)
+    assert (error.budget, error.line) == ("nesting", BODY_LINE + 2)
+    expected = f"over the nesting budget ({MAX_NESTING} levels): nested 304 levels deep"
+    assert error.message == expected
+    # Template, Output, the filters, Getattr, Name: exactly at the budget the chain renders.
+    at_budget = "{{ borrower.name" + "|trim" * (MAX_NESTING - 4) + " }}"
+    assert render_bounded(tmp_templates, platform, installment(), at_budget) == "【禾苗金融】王芳"
+    over = refused(tmp_templates, platform, installment(), at_budget.replace("}}", "|trim }}"))
+    assert isinstance(over, TemplateBudgetError)
+    assert over.budget == "nesting"
+
+
+def test_a_template_s_depth_is_counted_without_recursion() -> None:
+    environment = jinja2.Environment(autoescape=False)
+    assert deepest(environment.parse("{{ a }}")) == (3, 1)  # Template, Output, Name; its line
+    deep = environment.parse("x\n{{ " + "(" * 50 + "a|trim" + ")" * 50 + " }}")
+    assert deepest(deep) == (4, 2)  # parentheses add no node: Template, Output, Filter, Name
+    chain = environment.parse("{{ a" + "|trim" * 900 + " }}")
+    assert deepest(chain) == (903, 1)  # deeper than a recursive walk would like
 
 
 def test_the_violation_names_its_own_line(

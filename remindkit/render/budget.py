@@ -28,6 +28,11 @@ refused value never takes the memory it asked for. Between two budgeted operatio
 template runs only straight-line code of its own (at most ``MAX_TEMPLATE_BYTES`` of it),
 so the CPU budget holds to within milliseconds.
 
+A template is refused before it compiles when it is over ``MAX_TEMPLATE_BYTES`` or nested
+more than ``MAX_NESTING`` levels deep: Jinja's optimizer visits an expression's whole subtree
+at each of its levels, so a chain of 300 filters costs ~0.6 s of compiling (quadratic in the
+depth) before Python refuses it, on every preview in the studio.
+
 Printing is the other half: ``{{ }}``, ``~`` and the text filters accept text, whole
 numbers, amounts and dates only. An object (``borrower``, ``loan``, a list, a mapping,
 ``None``) is refused rather than printed as a Python repr that could carry the full
@@ -54,6 +59,7 @@ MAX_CPU_SECONDS = 0.1  # ~4,000 renders of a shipped template
 CLOCK_EVERY = 32
 WORK_UNIT = 256  # characters or items that count as one more operation
 MAX_TEMPLATE_BYTES = 16 * 1024  # 16 times the largest shipped template
+MAX_NESTING = 64  # levels of a parsed template; the shipped ones reach 9
 _LARGEST = 10**MAX_DIGITS
 _STATE = "_remindkit_budget"  # on the render's Context, shared by its blocks and macros
 

@@ -30,13 +30,19 @@ from remindkit.errors import (
 )
 from remindkit.models import Channel, Installment, Platform, Stage, require_aware, zone_for
 from remindkit.render.bounded_filters import FilterArgumentError
-from remindkit.render.budget import MAX_OUTPUT, MAX_TEMPLATE_BYTES, BudgetExceededError
+from remindkit.render.budget import (
+    MAX_NESTING,
+    MAX_OUTPUT,
+    MAX_TEMPLATE_BYTES,
+    BudgetExceededError,
+)
 from remindkit.render.catalog import DEFAULT_LOCALE, TemplateCatalog, TemplateFile
 from remindkit.render.names import honorific_of, surname_of
 from remindkit.render.sandbox import (
     ReminderSandbox,
     build_environment,
     check_template,
+    deepest,
     may_show_phone,
 )
 from remindkit.render.segments import SmsLength, measure_sms
@@ -351,6 +357,14 @@ class Renderer:
             raise TemplateSyntaxError(
                 template.template_id, exc.message or str(exc), exc.lineno
             ) from exc
+        depth, line = deepest(tree)
+        if depth > MAX_NESTING:
+            raise TemplateBudgetError(
+                template.template_id,
+                "nesting",
+                f"over the nesting budget ({MAX_NESTING} levels): nested {depth} levels deep",
+                line,
+            )
         violation = next(check_template(tree, self._filter_allowed), None)
         if violation is not None:
             raise TemplateSecurityError(template.template_id, violation.message, violation.line)

@@ -334,6 +334,19 @@ def check_template(tree: nodes.Template, filters: Callable[[str], bool]) -> Iter
             yield Violation(node.lineno, message)
 
 
+def deepest(tree: nodes.Template) -> tuple[int, int]:
+    """How many levels deep a parsed template nests, and the line of its deepest node. A
+    loop, not a recursion: the tree may be nearly as deep as Python's stack allows."""
+    best, line = 0, tree.lineno
+    stack: list[tuple[nodes.Node, int]] = [(tree, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if depth > best:
+            best, line = depth, getattr(node, "lineno", line)
+        stack.extend((child, depth + 1) for child in node.iter_child_nodes())
+    return best, line
+
+
 def may_show_phone(tree: nodes.Template) -> bool:
     """Whether a template could print ``borrower.phone`` other than through ``mask_phone``:
     it names the field elsewhere, reads an item by a computed key, or walks items by a
