@@ -342,7 +342,7 @@ def deepest(tree: nodes.Template) -> tuple[int, int]:
     while stack:
         node, depth = stack.pop()
         if depth > best:
-            best, line = depth, getattr(node, "lineno", line)
+            best, line = depth, node.lineno or line  # a few nodes carry no line
         stack.extend((child, depth + 1) for child in node.iter_child_nodes())
     return best, line
 
